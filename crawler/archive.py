@@ -1,0 +1,181 @@
+"""The archive format (SPEC §3): one definition for the writer, readers and ``verify``.
+
+A post is one Markdown file ``_posts/{YYYY-MM-DD}-{infoCode}.md``::
+
+    ---
+    layout: post
+    title: "{title}"
+    date: {YYYY-MM-DD HH:MM:SS +0800}
+    categories: {category}
+    tags: {outlet}新闻
+    ---
+    {cleaned body HTML}
+
+    <{share URL}>
+
+    [返回{outlet}新闻]({base}/category/{category}.html)｜[返回首页]({base}/)
+
+with no newline after the last line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+POSTS_DIR = "_posts"
+OLD_POSTS_DIR = "old_post"
+CATEGORY_DIR = "category"
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
+TAG_SUFFIX = "新闻"
+FILENAME = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})-(?P<infoCode>[A-Za-z0-9_-]{1,64})\.md")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|!~])")
+
+
+class FormatError(ValueError):
+    """A file that is not a post of the archive format."""
+
+
+@dataclass(frozen=True)
+class Post:
+    info_code: str
+    title: str
+    date: datetime  # aware, in the feed's time zone
+    category: str
+    outlet: str
+    body: str
+    share_url: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.date:%Y-%m-%d}-{self.info_code}.md"
+
+
+def yaml_string(value: str) -> str:
+    """``value`` as a YAML double-quoted scalar on one line, CJK left as is."""
+    return yaml.dump(
+        value, default_style='"', allow_unicode=True, width=float("inf")
+    ).rstrip("\n")
+
+
+def yaml_plain(value: str) -> str:
+    """``value`` as a plain YAML scalar where that reads back the same, else quoted."""
+    if value and "\n" not in value and yaml_load_value(value) == value:
+        return value
+    return yaml_string(value)
+
+
+def yaml_load_value(text: str) -> object:
+    try:
+        return yaml.safe_load(f"v: {text}\n")["v"]
+    except (yaml.YAMLError, TypeError):
+        return None
+
+
+def markdown_text(text: str) -> str:
+    """``text`` with Markdown's punctuation escaped, for link labels."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def render(post: Post, base_url: str) -> str:
+    """The post file's text, byte for byte as SPEC §3.1 gives it."""
+    base = base_url.rstrip("/")
+    return (
+        "---\n"
+        "layout: post\n"
+        f"title: {yaml_string(post.title)}\n"
+        f"date: {post.date.strftime(DATE_FORMAT)}\n"
+        f"categories: {post.category}\n"
+        f"tags: {yaml_plain(post.outlet + TAG_SUFFIX)}\n"
+        "---\n"
+        f"{post.body}\n"
+        "\n"
+        f"<{post.share_url}>\n"
+        "\n"
+        f"[返回{markdown_text(post.outlet)}{TAG_SUFFIX}]({base}/{CATEGORY_DIR}/{post.category}.html)"
+        f"｜[返回首页]({base}/)"
+    )
+
+
+def parse(text: str, path: str = "<post>") -> Post:
+    """Read a post file's text back; raises :class:`FormatError` naming ``path``."""
+    if not text.startswith("---\n"):
+        raise FormatError(f"{path}: no front matter")
+    end = text.find("\n---\n", 3)
+    if end < 0:
+        raise FormatError(f"{path}: front matter is not closed")
+    try:
+        meta = yaml.safe_load(text[4:end])
+    except yaml.YAMLError as e:
+        raise FormatError(f"{path}: front matter is not valid YAML: {e}") from None
+    if not isinstance(meta, dict):
+        raise FormatError(f"{path}: front matter is not a mapping")
+    for key in ("layout", "title", "date", "categories", "tags"):
+        if key not in meta:
+            raise FormatError(f"{path}: front matter lacks {key!r}")
+    try:
+        date = datetime.strptime(str(meta["date"]), DATE_FORMAT)
+    except ValueError:
+        raise FormatError(f"{path}: date {meta['date']!r} is not {DATE_FORMAT}") from None
+    tags = str(meta["tags"])
+    if not tags.endswith(TAG_SUFFIX):
+        raise FormatError(f"{path}: tags {tags!r} do not end in {TAG_SUFFIX}")
+    parts = text[end + 5 :].rsplit("\n\n", 2)
+    if len(parts) != 3 or not (parts[1].startswith("<") and parts[1].endswith(">")):
+        raise FormatError(f"{path}: body, share link and back-links are not in place")
+    body, share, _footer = parts
+    match = FILENAME.fullmatch(Path(path).name)
+    info_code = match["infoCode"] if match else ""
+    return Post(
+        info_code=info_code,
+        title=str(meta["title"]),
+        date=date,
+        category=str(meta["categories"]),
+        outlet=tags[: -len(TAG_SUFFIX)],
+        body=body,
+        share_url=share[1:-1],
+    )
+
+
+def info_code_of(filename: str) -> str | None:
+    """The infoCode in a post's file name, or None for any other file."""
+    match = FILENAME.fullmatch(filename)
+    return match["infoCode"] if match else None
+
+
+def category_page(outlet: str, category: str) -> str:
+    """``category/{category}.html`` (SPEC §3.3)."""
+    return (
+        "---\n"
+        "layout: category\n"
+        f"title: {yaml_plain(outlet + TAG_SUFFIX)}\n"
+        f"category: {category}\n"
+        "---\n"
+    )
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` so that it is either absent, old, or complete.
+
+    The text goes to a hidden temporary file in the same folder (Jekyll skips
+    dot-files) and is renamed into place.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path

@@ -1,0 +1,21 @@
+"""The item the spiders yield: one article as found, before validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass
+class Article:
+    feed: str
+    info_code: str
+    url: str  # where the article was fetched from
+    share_url: str  # the public link written into the post
+    title: str | None = None
+    date: str | None = None  # as the source writes it
+    outlet: str | None = None
+    body: str | None = None  # raw HTML until the clean pipeline has run
+    # Filled in by the validate pipeline:
+    published: datetime | None = None
+    category: str = ""

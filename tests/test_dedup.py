@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from crawler.dedup import FileDedupStore
+
+
+def write_post(root: Path, folder: str, name: str) -> Path:
+    path = root / folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("---\n", "utf-8")
+    return path
+
+
+def test_commit_claim_and_reopen(tmp_path):
+    store = FileDedupStore(tmp_path)
+    assert store.claim("A1")
+    assert not store.claim("A1"), "a claimed article is fetched once"
+    path = store.commit("A1", lambda: write_post(tmp_path, "_posts", "2024-01-01-A1.md"))
+    assert path and path.exists()
+    assert store.is_known("A1") and not store.claim("A1")
+    store.close()
+    again = FileDedupStore(tmp_path)
+    assert again.is_known("A1") and not again.is_known("B2")
+    again.close()
+
+
+def test_second_store_sees_the_first_ones_posts_and_does_not_write_twice(tmp_path):
+    one, two = FileDedupStore(tmp_path), FileDedupStore(tmp_path)
+    writes: list[str] = []
+
+    def writer(name: str):
+        def write() -> Path:
+            writes.append(name)
+            return write_post(tmp_path, "_posts", f"2024-01-01-{name}.md")
+        return write
+
+    assert one.commit("C3", writer("C3"))
+    assert two.commit("C3", writer("C3")) is None
+    assert writes == ["C3"]
+    two.refresh()
+    assert two.is_known("C3")
+    one.close(), two.close()
+
+
+def test_index_is_rebuilt_from_file_names_when_deleted_or_damaged(tmp_path, caplog):
+    write_post(tmp_path, "_posts", "2024-01-02-NEW1.md")
+    write_post(tmp_path, "old_post", "2023-01-02-OLD1.md")
+    write_post(tmp_path, "_posts", "not-a-post.txt")
+    store = FileDedupStore(tmp_path)
+    assert store.is_known("NEW1") and store.is_known("OLD1") and len(store) == 2
+    store.close()
+    (tmp_path / ".mirror" / "index").unlink()
+    store = FileDedupStore(tmp_path)
+    assert store.is_known("OLD1")
+    assert "missing: rebuilding it from 2 post files" in caplog.text
+    store.close()
+    (tmp_path / ".mirror" / "index").write_bytes(b"\xff\xfe garbage\n")
+    store = FileDedupStore(tmp_path)
+    assert store.is_known("NEW1") and store.is_known("OLD1")
+    assert "damaged" in caplog.text
+    store.close()
+
+
+def test_posts_written_without_index_line_are_added(tmp_path, caplog):
+    store = FileDedupStore(tmp_path)
+    store.close()
+    write_post(tmp_path, "_posts", "2024-01-02-KILLED.md")  # a crash after the rename
+    store = FileDedupStore(tmp_path)
+    assert store.is_known("KILLED")
+    assert "lacks 1 mirrored posts" in caplog.text
+    store.close()
+
+
+def test_dropped_articles_wait_for_the_retry_window(tmp_path):
+    store = FileDedupStore(tmp_path, retry_dropped_hours=24)
+    assert store.claim("BAD1")
+    store.forget_drop("BAD1")
+    assert not store.claim("BAD1")
+    store.close()
+    later = FileDedupStore(tmp_path, retry_dropped_hours=24)
+    assert not later.claim("BAD1")
+    later.close()
+    impatient = FileDedupStore(tmp_path, retry_dropped_hours=0)
+    assert impatient.claim("BAD1")
+    impatient.close()
+
+
+def test_walk_markers(tmp_path):
+    store = FileDedupStore(tmp_path)
+    assert store.begin_walk("f") is False
+    assert store.begin_walk("f") is True, "a walk never ended was cut short"
+    store.end_walk("f")
+    assert store.begin_walk("f") is False
+    store.close()
