@@ -204,7 +204,7 @@ class FileDedupStore(DedupStore):
         if info_code in self._mirrored:
             return True
         dropped = self._dropped.get(info_code)
-        return dropped is not None and time.time() - dropped < self.retry_dropped
+        return dropped is not None and time.time() < dropped + self.retry_dropped
 
     def claim(self, info_code: str) -> bool:
         with self._mutex:
@@ -221,7 +221,7 @@ class FileDedupStore(DedupStore):
         if self.retry_dropped > 0:
             with self.locked():
                 now = time.time()
-                self._append(f"{info_code}\td\t{now:.0f}\n")
+                self._append(f"{info_code}\td\t{now:.3f}\n")
                 self._dropped[info_code] = now
         self.release(info_code)
 
