@@ -55,3 +55,4 @@ RETRY_TIMES = 2
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
+LOG_FORMATTER = "crawler.logformatter.MirrorLogFormatter"

@@ -1,0 +1,63 @@
+"""The mirror's commands (``COMMANDS_MODULE``), and what several of them share."""
+
+from __future__ import annotations
+
+import argparse
+
+from scrapy.commands import ScrapyCommand
+from scrapy.crawler import AsyncCrawlerProcess, Crawler, CrawlerProcess
+from scrapy.exceptions import UsageError
+
+from crawler.extensions.summary import FeedResult, feed_summary
+
+
+def feed_names(arg: str | None, known: list[str]) -> list[str]:
+    """The feeds named by ``--feeds a,b`` (all when empty); UsageError for unknown ones."""
+    if not arg:
+        return list(known)
+    names = [n.strip() for n in arg.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown feed(s): {', '.join(unknown)}; the catalog has: {', '.join(known)}",
+            print_help=False,
+        )
+    return names
+
+
+def add_feeds_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--feeds", metavar="A,B", help="only these feeds of the catalog (default: all)"
+    )
+
+
+def crawl_feeds(process: AsyncCrawlerProcess | CrawlerProcess, names: list[str]) -> list[FeedResult]:
+    """Crawl ``names`` at once in ``process``, sharing one dedup state; their results."""
+    crawlers: list[Crawler] = [process.create_crawler(name) for name in names]
+    for crawler in crawlers:
+        process.crawl(crawler)
+    process.start()
+    return [
+        feed_summary(
+            crawler.spidercls.name,
+            crawler.stats.get_stats() if crawler.stats else {},
+            (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "finished",
+        )
+        for crawler in crawlers
+    ]
+
+
+def print_results(results: list[FeedResult]) -> int:
+    """Print one line per feed; the exit status: 1 if any feed failed outright."""
+    for result in results:
+        print(result.line())
+    new = sum(r.new for r in results)
+    failed = [r.feed for r in results if r.failed]
+    print(
+        f"{len(results)} feeds, {new} new posts"
+        + (f"; FAILED: {', '.join(failed)}" if failed else "")
+    )
+    return 1 if failed else 0
+
+
+__all__ = ["ScrapyCommand", "add_feeds_option", "crawl_feeds", "feed_names", "print_results"]

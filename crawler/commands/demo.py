@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from scrapy.crawler import AsyncCrawlerProcess
+
+from crawler.archive import CATEGORY_DIR, POSTS_DIR
+from crawler.commands import ScrapyCommand, crawl_feeds, print_results
+from crawler.dedup import STATE_DIR
+from crawler.replica import Replica, write_replica_catalog
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+
+    def syntax(self) -> str:
+        return "[options]"
+
+    def short_desc(self) -> str:
+        return "Crawl every feed from the bundled replica of the source (on 127.0.0.1)"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument(
+            "--articles", type=int, default=40, help="articles per feed in the replica"
+        )
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        root = Path(self.settings.get("MIRROR_DIR"))
+        catalog = root / STATE_DIR / "replica-feeds.yaml"
+        with Replica(articles=opts.articles) as replica:
+            print(f"Serving the replica of the source at {replica.url}")
+            catalog.parent.mkdir(parents=True, exist_ok=True)
+            write_replica_catalog(replica.url, str(catalog))
+            self.settings.set("NEWS_FEEDS_FILE", str(catalog), priority="cmdline")
+            process = AsyncCrawlerProcess(self.settings)
+            results = crawl_feeds(process, process.spider_loader.list())
+        self.exitcode = print_results(results)
+        posts = sorted((root / POSTS_DIR).glob("*.md"))
+        categories = sorted(p.stem for p in (root / CATEGORY_DIR).glob("*.html"))
+        print(
+            f"The mirror is in {root.resolve()}: {len(posts)} posts in {POSTS_DIR}/, "
+            f"category pages for {', '.join(categories) or 'none'}."
+        )
+        if posts:
+            print(f"Newest file: {max(posts, key=lambda p: p.stat().st_mtime)}")

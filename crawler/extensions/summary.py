@@ -1,0 +1,115 @@
+"""One line per feed a person can read: during a crawl (progress) and at its end.
+
+The figures are the crawl stats under ``mirror/…``; :func:`feed_summary` turns
+them into the line and decides whether the feed failed outright, which the
+commands use for their exit status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FeedResult:
+    feed: str
+    new: int = 0
+    known: int = 0
+    filtered: int = 0
+    pages: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    failed: str = ""  # why the feed failed outright, or ""
+
+    def line(self) -> str:
+        def breakdown(counts: dict[str, int]) -> str:
+            return (
+                " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"
+                if counts else ""
+            )
+
+        text = (
+            f"{self.feed}: {self.new} new, {self.known} known, "
+            f"{sum(self.dropped.values())} dropped{breakdown(self.dropped)}, "
+            f"{sum(self.errors.values())} errors{breakdown(self.errors)}, "
+            f"{self.filtered} filtered, {self.pages} pages"
+        )
+        return f"{text} — FAILED: {self.failed}" if self.failed else text
+
+
+def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") -> FeedResult:
+    s = FeedResult(
+        feed=feed,
+        new=stats.get("mirror/new", 0),
+        known=stats.get("mirror/known", 0),
+        filtered=stats.get("mirror/filtered", 0),
+        pages=stats.get("mirror/pages", 0),
+        dropped={
+            k.rsplit("/", 1)[1]: v for k, v in stats.items()
+            if k.startswith("mirror/dropped/")
+        },
+        errors={
+            k.rsplit("/", 1)[1]: v for k, v in stats.items()
+            if k.startswith("mirror/errors/")
+        },
+    )
+    article_errors = sum(v for k, v in s.errors.items() if k not in ("listing", "storage"))
+    if stats.get("mirror/storage_error"):
+        s.failed = f"cannot write to {stats['mirror/storage_error']}"
+    elif s.pages == 0:
+        s.failed = "no listing page could be read"
+    elif stats.get("mirror/empty_listing"):
+        s.failed = "no article found on the listing"
+    elif article_errors and not (s.new or s.known or s.filtered or s.dropped):
+        s.failed = "every article failed"
+    elif s.dropped and len(s.dropped) == 1 and not (s.new or s.known) and sum(
+        s.dropped.values()
+    ) > 1:
+        s.failed = f"every article dropped as {next(iter(s.dropped))}"
+    elif reason not in ("finished", "shutdown"):
+        s.failed = f"closed: {reason}"
+    return s
+
+
+class FeedSummary:
+    """Logs progress every ``MIRROR_PROGRESS_INTERVAL`` seconds and the summary at the end."""
+
+    def __init__(self, crawler: Crawler, interval: float):
+        self.crawler = crawler
+        self.interval = interval
+        self.task: AsyncioLoopingCall | Any = None
+        self.result: FeedResult | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FeedSummary:
+        ext = cls(crawler, crawler.settings.getfloat("MIRROR_PROGRESS_INTERVAL"))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        if self.interval > 0:
+            self.task = create_looping_call(self.progress, spider)
+            self.task.start(self.interval, now=False)
+
+    def progress(self, spider: Spider) -> None:
+        s = feed_summary(spider.name, self.crawler.stats.get_stats())
+        logger.info("Progress of feed %s so far: %s", spider.name, s.line())
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        self.result = feed_summary(spider.name, self.crawler.stats.get_stats(), reason)
+        if self.result.failed:
+            logger.error("Feed summary: %s", self.result.line())
+        else:
+            logger.info("Feed summary: %s", self.result.line())

@@ -1,0 +1,71 @@
+"""Decodes pages the way Chinese news sites serve them (SPEC §2.2).
+
+Scrapy trusts a declared charset and otherwise guesses among ASCII, UTF-8 and
+cp1252, which turns undeclared GBK into mojibake. This middleware applies the
+feed's ``encoding`` when it sets one; otherwise, when nothing is declared (or
+the declared charset cannot decode the page while UTF-8 or GB18030 can), it
+decodes as UTF-8 if the bytes are valid UTF-8, else as GB18030 (a superset of
+GBK and GB2312).
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+
+from scrapy.crawler import Crawler
+from scrapy.http import Request, Response, TextResponse
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
+
+logger = logging.getLogger(__name__)
+
+FALLBACKS = ("utf-8", "gb18030")
+
+
+def decodes(body: bytes, encoding: str) -> bool:
+    try:
+        codecs.decode(body, encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def declared_encoding(response: TextResponse) -> str | None:
+    bom, _ = read_bom(response.body)
+    if bom:
+        return bom
+    declared = http_content_type_encoding(
+        response.headers.get(b"Content-Type", b"").decode("latin-1")
+    )
+    if declared is None and not response.headers.get(b"Content-Type", b"").startswith(
+        b"application/json"
+    ):
+        declared = html_body_declared_encoding(response.body)
+    return declared
+
+
+class EncodingMiddleware:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> EncodingMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not isinstance(response, TextResponse):
+            return response
+        feed = getattr(self.crawler.spider, "feed", None)
+        if feed is not None and feed.encoding:
+            return response.replace(encoding=feed.encoding)
+        declared = declared_encoding(response)
+        if declared and decodes(response.body, declared):
+            return response
+        for encoding in FALLBACKS:
+            if decodes(response.body, encoding):
+                if declared:
+                    logger.debug(
+                        "Page declares %s but is %s <%s>", declared, encoding, response.url
+                    )
+                return response.replace(encoding=encoding)
+        return response

@@ -1,0 +1,72 @@
+"""Checks an article and puts its fields in shape; drops what cannot be a post."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler.catalog import INFO_CODE
+from crawler.dates import parse_date
+from crawler.items import Article
+
+_SOURCE_PREFIX = re.compile(r"^\s*(?:来源|来自|稿源|source)\s*[：:]\s*", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_OUTLET = 64
+
+
+class FilteredOut(DropItem):
+    """An article of an outlet the feed does not take (``outlets``)."""
+
+
+def one_line(text: str | None) -> str:
+    """Trimmed, with inner runs of whitespace (and control characters) as one space."""
+    return " ".join(_CONTROL.sub(" ", text or "").split())
+
+
+class ValidatePipeline:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        reason = self.check(item)
+        if reason:
+            self.crawler.stats.inc_value("mirror/dropped")
+            self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
+            raise DropItem(reason, log_level="WARNING")
+        return item
+
+    def check(self, item: Article) -> str | None:
+        feed = self.crawler.spider.feed
+        if not INFO_CODE.fullmatch(item.info_code or ""):
+            return "bad_infocode"
+        item.title = one_line(item.title)
+        if not item.title:
+            return "missing_title"
+        if not one_line(item.date):
+            return "missing_date"
+        try:
+            item.published = parse_date(item.date or "", feed.timezone)
+        except ValueError:
+            return "bad_date"
+        if not (item.body or "").strip():
+            return "missing_body"
+        outlet = one_line(_SOURCE_PREFIX.sub("", one_line(item.outlet)))[:MAX_OUTLET]
+        if not feed.wants_outlet(outlet):
+            self.crawler.stats.inc_value("mirror/filtered")
+            raise FilteredOut(f"outlet {outlet!r} is not one of the feed's", log_level="DEBUG")
+        if feed.auto_outlet and not outlet:
+            return "missing_outlet"
+        item.outlet = feed.outlet_for(outlet)
+        item.category = feed.category_for(item.outlet)
+        if not item.category:
+            return "bad_outlet"
+        return None

@@ -1,0 +1,82 @@
+"""Writes each article as a post file of the archive (SPEC §3.1) and its category page."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.utils.defer import deferred_from_coro
+
+from crawler.archive import CATEGORY_DIR, POSTS_DIR, Post, category_page, render, write_atomic
+from crawler.dedup import close_store, open_store
+from crawler.items import Article
+
+logger = logging.getLogger(__name__)
+
+
+class StorageError(OSError):
+    """The mirror folder cannot take a post (full, read-only, gone)."""
+
+
+class WritePipeline:
+    def __init__(self, crawler: Crawler):
+        settings = crawler.settings
+        self.crawler = crawler
+        self.root = Path(settings.get("MIRROR_DIR"))
+        self.base_url = settings.get("MIRROR_BASE_URL")
+        self.store = open_store(settings)
+        self.categories: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WritePipeline:
+        return cls(crawler)
+
+    def close_spider(self) -> None:
+        close_store(self.store)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        assert item.published is not None
+        post = Post(
+            info_code=item.info_code,
+            title=item.title or "",
+            date=item.published,
+            category=item.category,
+            outlet=item.outlet or "",
+            body=item.body or "",
+            share_url=item.share_url,
+        )
+        path = self.root / POSTS_DIR / post.filename
+        try:
+            written = self.store.commit(
+                post.info_code, lambda: write_atomic(path, render(post, self.base_url))
+            )
+            if written:
+                self.write_category(post)
+        except OSError as e:
+            self.crawler.stats.inc_value("mirror/errors/storage")
+            logger.error(
+                "Cannot write post %s of feed %s to %s: %s; stopping the crawl",
+                post.info_code, item.feed, e.filename or path, e.strerror or e,
+            )
+            self.crawler.stats.set_value("mirror/storage_error", str(e.filename or path))
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
+            raise StorageError(e.errno, e.strerror, str(e.filename or path)) from e
+        if written is None:
+            self.crawler.stats.inc_value("mirror/known")
+            logger.debug("Post %s was written meanwhile by another crawl", post.info_code)
+        else:
+            self.crawler.stats.inc_value("mirror/new")
+            logger.debug("Mirrored %s of feed %s to %s", post.info_code, item.feed, written)
+        return item
+
+    def write_category(self, post: Post) -> None:
+        if post.category in self.categories:
+            return
+        page = self.root / CATEGORY_DIR / f"{post.category}.html"
+        if not page.exists():
+            write_atomic(page, category_page(post.outlet, post.category))
+        self.categories.add(post.category)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from crawler.catalog import CatalogError, load_catalog, parse_catalog
+from tests.utils.cmdline import run_scrapy
+
+SHIPPED = [
+    "kunmingribao", "chunchengwanbao", "yunnanribao", "yunnanwang",
+    "dalidaily", "yunnanxinwen", "qujingribao",
+]  # fmt: skip
+
+
+def test_shipped_catalog_has_every_kind_of_feed():
+    feeds = load_catalog()
+    assert list(feeds) == SHIPPED
+    assert feeds["kunmingribao"].outlet == "昆明日报"
+    assert feeds["kunmingribao"].category == "kunmingribao"
+    assert feeds["chunchengwanbao"].category == "chunchengwanbao"  # pinyin of 春城晚报
+    assert feeds["yunnanribao"].api and feeds["yunnanribao"].start_urls
+    assert feeds["yunnanwang"].list_api and feeds["yunnanwang"].list_records == "records"
+    assert feeds["dalidaily"].list_fields["infoCode"] == "infocode"
+    assert feeds["yunnanxinwen"].auto_outlet
+    assert feeds["qujingribao"].outlets == {"曲靖日报"}
+
+
+def test_scrapy_list_prints_each_feed_as_a_spider(tmp_path):
+    result = run_scrapy("list", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert result.stdout.split() == sorted(SHIPPED) or result.stdout.split() == SHIPPED
+
+
+GOOD = {"outlet": "昆明日报", "start_urls": ["http://h/c.html"]}
+
+
+@pytest.mark.parametrize(
+    ("spec", "key", "message"),
+    [
+        ({**GOOD, "colour": "red"}, "colour", "unknown key"),
+        ({"start_urls": ["http://h/"]}, "outlet", "is required"),
+        ({"outlet": "x"}, "start_urls", "exactly one of"),
+        ({**GOOD, "list_api": "http://h/l?p={page}"}, "start_urls", "exactly one of"),
+        ({**GOOD, "share_link": r"infoCode=(\w+)"}, "share_link", "named group 'infoCode'"),
+        ({**GOOD, "share_link": r"infoCode=(?P<infoCode>"}, "share_link", "not a valid regex"),
+        ({**GOOD, "timezone": "Mars/Olympus"}, "timezone", "not a known time zone"),
+        ({**GOOD, "encoding": "klingon"}, "encoding", "not a known encoding"),
+        ({**GOOD, "max_pages": 0}, "max_pages", "at least 1"),
+        ({**GOOD, "share_url": "http://h/x"}, "share_url", "must contain {infoCode}"),
+        ({**GOOD, "article": {"titel": "h1"}}, "article.titel", "unknown field"),
+        ({**GOOD, "article": {"title": "h1[["}}, "article.title", "not a valid CSS"),
+        ({**GOOD, "start_urls": ["ftp://h/"]}, "start_urls", "not an http(s) URL"),
+        ({"outlet": "x", "list_api": "http://h/l"}, "list_api", "must contain {page}"),
+        ({"outlet": "x", "list_api": "http://h/l?p={page}"}, "share_url", "needs 'share_url'"),
+    ],
+)
+def test_catalog_errors_name_feed_and_key(spec, key, message):
+    with pytest.raises(CatalogError) as info:
+        parse_catalog({"feeds": {"myfeed": spec}}, "cat.yaml")
+    text = str(info.value)
+    assert text.startswith("feed catalog cat.yaml: feed 'myfeed', key ")
+    assert f"key {key!r}" in text and message in text
+
+
+def test_a_bad_catalog_stops_any_command_with_one_clear_line(tmp_path):
+    catalog = tmp_path / "feeds.yaml"
+    catalog.write_text(
+        yaml.safe_dump({"feeds": {"good": GOOD, "broken": {**GOOD, "timezone": "Nowhere/X"}}}),
+        "utf-8",
+    )
+    for command in (["list"], ["crawl", "good"], ["crawlall"]):
+        result = run_scrapy(*command, "-s", f"NEWS_FEEDS_FILE={catalog}", cwd=tmp_path)
+        assert result.returncode == 2, result.output
+        assert "Traceback" not in result.output
+        assert f"feed catalog {catalog}: feed 'broken', key 'timezone'" in result.stderr
+    assert not (tmp_path / "output").exists()
+
+
+def test_a_missing_catalog_file_is_named(tmp_path):
+    result = run_scrapy("list", "-s", f"NEWS_FEEDS_FILE={tmp_path}/nope.yaml", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.output
+    assert f"feed catalog {tmp_path}/nope.yaml: cannot be read" in result.stderr
