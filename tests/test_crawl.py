@@ -1,0 +1,201 @@
+"""Real crawls of the replica over loopback, read back from the files they write."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+import yaml
+
+from crawler.archive import FILENAME, parse
+from crawler.replica.content import Source
+from tests.conftest import DATA, ReplicaServer, replica_feeds
+from tests.utils.cmdline import popen_scrapy
+
+SEED = DATA / "seed" / "2022-02-20-NW202202202282281459.md"
+SOURCE = Source(articles=40, per_page=10, faults=True, now=datetime.now(timezone.utc))
+
+
+def front_matter(path):
+    text = path.read_text("utf-8")
+    assert text.startswith("---\n") and not text.endswith("\n")
+    return yaml.safe_load(text[4 : text.index("\n---\n", 3)])
+
+
+def test_crawl_reproduces_the_seed_post_byte_for_byte(replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(replica, "kunmingribao"))
+    result = mirror.scrapy("crawl", "kunmingribao")
+    assert result.returncode == 0, result.output
+    written = mirror.dir / "_posts" / SEED.name
+    assert written.read_bytes() == SEED.read_bytes()
+    page = mirror.dir / "category" / "kunmingribao.html"
+    assert page.read_text("utf-8") == (
+        "---\nlayout: category\ntitle: 昆明日报新闻\ncategory: kunmingribao\n---\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def crawled_all(replica, tmp_path_factory):
+    from tests.conftest import Mirror
+
+    mirror = Mirror(tmp_path_factory.mktemp("all"), replica_feeds(replica))
+    result = mirror.scrapy("crawlall")
+    return mirror, result
+
+
+def test_crawlall_mirrors_every_kind_of_feed(crawled_all):
+    mirror, result = crawled_all
+    assert result.returncode == 0, result.output
+    posts = mirror.posts()
+    by_category: dict[str, int] = {}
+    for name, path in posts.items():
+        meta = front_matter(path)
+        post = parse(path.read_text("utf-8"), str(path))
+        expected = SOURCE.lookup(post.info_code)
+        assert expected is not None, name
+        assert meta["title"] == expected.title, name
+        assert post.outlet == expected.outlet
+        assert FILENAME.fullmatch(name)["date"] == post.date.strftime("%Y-%m-%d")
+        assert post.date.utcoffset().total_seconds() == 8 * 3600
+        assert "\ufffd" not in path.read_text("utf-8"), f"mojibake in {name}"
+        by_category[post.category] = by_category.get(post.category, 0) + 1
+    # HTML listings, GBK pages, the content API, list APIs of three layouts
+    for category in ("kunmingribao", "chunchengwanbao", "yunnanribao", "yunnanwang", "dalidaily"):
+        assert by_category[category] == 40, by_category
+    # The aggregate takes each article's outlet as its category (pinyin).
+    assert {"qujingribao", "yuxiribao", "hongheribao", "zhaotongribao", "baoshanribao"} <= set(
+        by_category
+    )
+    assert len(posts) == sum(by_category.values())
+    for category in by_category:
+        assert (mirror.dir / "category" / f"{category}.html").exists()
+
+
+def test_gbk_pages_in_every_declaration_style_decode_right(crawled_all):
+    mirror, _ = crawled_all
+    gbk = [p for n, p in mirror.posts().items() if "NWCCWB" in n]
+    assert len(gbk) == 40
+    styles = {SOURCE.gbk_style(SOURCE.lookup(mirror.read(p).info_code))[0] for p in gbk}
+    assert len(styles) == 4, styles  # header, meta charset, http-equiv, undeclared
+    for path in gbk:
+        post = mirror.read(path)
+        assert post.title == SOURCE.lookup(post.info_code).title
+        assert post.outlet == "春城晚报"
+    undeclared = [p for p in gbk if "䶮" in p.read_text("utf-8")]
+    assert undeclared, "GB18030-only text of undeclared pages survives"
+
+
+def test_outlet_filter_takes_only_its_outlet(crawled_all):
+    mirror, result = crawled_all
+    qujing = [mirror.read(p) for p in mirror.posts().values()]
+    assert {p.category for p in qujing if p.outlet == "曲靖日报"} == {"qujingribao"}
+    line = next(x for x in result.stdout.splitlines() if x.startswith("qujingribao:"))
+    assert re.search(r"\d+ filtered", line) and " 0 filtered" not in line
+
+
+def test_bad_input_is_dropped_counted_and_named(crawled_all):
+    mirror, result = crawled_all
+    log = result.stderr
+    km = next(x for x in result.stdout.splitlines() if x.startswith("kunmingribao:"))
+    for reason in ("bad_date 1", "bad_infocode 1", "missing_body 1", "missing_title 1"):
+        assert reason in km, km
+    assert "http_404 1" in km and "http_500 1" in km
+    for code, reason in [
+        ("KMRB-fault-no-title", "missing_title"),
+        ("KMRB-fault-bad-date", "bad_date"),
+        ("KMRB-fault-empty-body", "missing_body"),
+        ("YNRB-fault-not-json", "bad_json"),
+        ("YNRB-fault-no-title", "missing_title"),
+    ]:
+        line = next(x for x in log.splitlines() if f"article {code} " in x and "Dropped" in x)
+        assert reason in line and re.search(r"<http://127\.0\.0\.1:\d+/\S+>", line), line
+    assert re.search(r"Article KMRB-fault-404 of feed kunmingribao failed: HTTP 404 <http", log)
+    assert re.search(r"Article KMRB-fault-500 of feed kunmingribao failed: HTTP 500 <http", log)
+    assert "bad_infocode (record 3 infoCode '../../etc/passwd')" in log
+    assert "missing_infocode (record" in log
+    assert not any("fault" in name for name in mirror.posts())
+    assert "Traceback" not in log
+
+
+def test_second_run_writes_nothing_and_keeps_every_post(crawled_all):
+    mirror, _ = crawled_all
+    before = {n: p.read_bytes() for n, p in mirror.posts().items()}
+    result = mirror.scrapy("crawlall")
+    assert result.returncode == 0, result.output
+    assert {n: p.read_bytes() for n, p in mirror.posts().items()} == before
+    assert "7 feeds, 0 new posts" in result.stdout
+
+
+@pytest.fixture
+def clean_replica():
+    server = ReplicaServer("--no-faults")
+    yield server
+    server.stop()
+
+
+def test_recrawl_with_nothing_new_reads_only_the_first_listing_page(clean_replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(clean_replica))
+    assert mirror.scrapy("crawlall").returncode == 0
+    clean_replica.reset()
+    result = mirror.scrapy("crawlall")
+    assert result.returncode == 0, result.output
+    stats = clean_replica.stats()
+    # robots.txt once, then one listing request per feed, nothing else.
+    assert stats["by_kind"].get("listing", 0) + stats["by_kind"].get("list_api", 0) == 7
+    assert stats["by_kind"].get("share", 0) == 0
+    assert stats["by_kind"].get("api", 0) == stats["by_kind"].get("content", 0) == 0
+
+    # New articles on top of page 1 are fetched, and paging stops there again.
+    new = clean_replica.publish("kunmingribao", 3)
+    clean_replica.reset()
+    result = mirror.scrapy("crawl", "kunmingribao")
+    assert result.returncode == 0, result.output
+    stats = clean_replica.stats()
+    assert sorted(k for k in stats["by_path"] if "NewsShare" in k) == sorted(
+        f"/html_News/NewsShare.html?infoCode={code}" for code in new
+    ) or stats["by_kind"]["share"] == 3
+    assert stats["by_kind"]["listing"] == 2  # page 1 (new), page 2 (nothing new): stop
+    assert {c for c in new} <= {n.split("-", 3)[3][:-3] for n in mirror.posts()}
+
+
+def test_index_deleted_is_rebuilt_and_nothing_is_fetched_again(clean_replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(clean_replica, "kunmingribao"))
+    assert mirror.scrapy("crawl", "kunmingribao").returncode == 0
+    (mirror.dir / ".mirror" / "index").unlink()
+    clean_replica.reset()
+    result = mirror.scrapy("crawl", "kunmingribao")
+    assert "rebuilding it from 40 post files" in result.stderr
+    assert clean_replica.stats()["by_kind"].get("share", 0) == 0
+
+
+def test_a_post_is_written_once_across_feeds(clean_replica, mirror_factory):
+    feeds = replica_feeds(clean_replica, "kunmingribao")
+    feeds["feeds"]["kmcopy"] = {**feeds["feeds"]["kunmingribao"]}
+    mirror = mirror_factory(feeds)
+    result = mirror.scrapy("crawlall")
+    assert result.returncode == 0, result.output
+    assert len(mirror.posts()) == 40
+    assert clean_replica.stats()["by_kind"]["share"] == 40, "each article fetched once"
+    lines = [x for x in result.stdout.splitlines() if x.startswith(("kunmingribao:", "kmcopy:"))]
+    assert sum(int(x.split()[1]) for x in lines) == 40
+
+
+def test_two_processes_on_one_mirror_write_each_post_once(clean_replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(clean_replica))
+    args = [
+        "crawlall", "-s", f"MIRROR_DIR={mirror.dir}",
+        "-s", f"NEWS_FEEDS_FILE={mirror.catalog_path}", "-s", "AUTOTHROTTLE_ENABLED=False",
+    ]  # fmt: skip
+    procs = [popen_scrapy(*args, cwd=mirror.root) for _ in range(2)]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    new = sum(int(m) for out, _ in outputs for m in re.findall(r"(\d+) new posts", out))
+    posts = mirror.posts()
+    assert new == len(posts), "every post counted as new was written by exactly one process"
+    assert len(posts) >= 200
+    codes = [FILENAME.fullmatch(n)["infoCode"] for n in posts]
+    assert len(codes) == len(set(codes))
+    for path in posts.values():
+        front_matter(path)  # complete, loadable
+    assert not list((mirror.dir / "_posts").glob(".*"))
