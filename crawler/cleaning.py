@@ -27,7 +27,6 @@ import html as html_lib
 import logging
 import re
 from collections.abc import Callable, Sequence
-from functools import partial
 from urllib.parse import urljoin
 
 import lxml.html
@@ -267,10 +266,7 @@ def _build_sanitizer() -> Callable[[str], str]:
         "strip_comments": True,
         "link_rel": None,
     }
-    cleaner_class = getattr(nh3, "Cleaner", None)  # nh3 >= 0.3: builds ammonia once
-    if cleaner_class is not None:
-        return cleaner_class(**kwargs).clean
-    return partial(nh3.clean, **kwargs)
+    return nh3.Cleaner(**kwargs).clean  # the allowlist is built once
 
 
 def _drop_tree(el: etree._Element) -> None:

@@ -333,15 +333,6 @@ def test_odd_input(cleaner: BodyCleaner, raw: str, expected: str) -> None:
     assert clean(cleaner, raw) == expected
 
 
-def test_works_without_nh3_cleaner_class(monkeypatch: pytest.MonkeyPatch) -> None:
-    import nh3
-
-    monkeypatch.delattr(nh3, "Cleaner", raising=False)  # nh3 < 0.3: nh3.clean per call
-    cleaner = BodyCleaner()
-    raw = (BODIES / "eastmoney-raw-body.html").read_text(encoding="utf-8")
-    assert cleaner.clean(raw, EM_URL) == EASTMONEY_CLEAN
-
-
 # --- XSS vectors -----------------------------------------------------------------
 
 XSS = [
