@@ -1,0 +1,133 @@
+"""Run history (`.mirror/runs.jsonl`) and `scrapy status`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crawler.runlog import RunLog
+from tests.conftest import ReplicaServer, replica_feeds
+
+NOW = datetime(2030, 1, 10, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def row(stdout: str, feed: str) -> str:
+    return next(x for x in stdout.splitlines() if x.startswith(feed + " "))
+
+
+@pytest.fixture
+def own_replica():
+    server = ReplicaServer("--articles", "20")
+    yield server
+    server.stop()
+
+
+def test_runs_are_recorded_and_status_reads_them(own_replica, mirror_factory, tmp_path):
+    catalog = replica_feeds(own_replica, "kunmingribao", "dalidaily")
+    catalog["feeds"]["broken"] = {
+        "outlet": "坏报",
+        "start_urls": [f"{own_replica.url}/error/500/category/{tmp_path.name}.html"],
+    }
+    mirror = mirror_factory(catalog)
+    first = mirror.scrapy("crawlall", "-s", "RETRY_TIMES=0")
+    assert first.returncode == 1, first.output
+    own_replica.publish("kunmingribao", 2)
+    second = mirror.scrapy("crawlall", "-s", "RETRY_TIMES=0")
+    assert second.returncode == 1, second.output
+
+    lines = (mirror.dir / ".mirror" / "runs.jsonl").read_text("utf-8").splitlines()
+    assert len(lines) == 2
+    one, two = map(json.loads, lines)
+    assert one["command"] == "crawlall" and one["status"] == 1
+    assert datetime.fromisoformat(one["start"]) <= datetime.fromisoformat(one["end"])
+    km = one["feeds"]["kunmingribao"]
+    assert km["new"] == 20 and km["pages"] == 2
+    assert km["dropped"] == {"bad_date": 1, "bad_infocode": 1, "missing_body": 1,
+                             "missing_title": 1}  # fmt: skip
+    assert km["errors"] == {"http_404": 1, "http_500": 1}
+    assert one["feeds"]["dalidaily"]["new"] == 20
+    assert one["feeds"]["broken"]["failed"] == "no listing page could be read"
+    assert two["feeds"]["kunmingribao"]["new"] == 2 and two["feeds"]["kunmingribao"]["known"]
+    assert two["feeds"]["dalidaily"] == {**two["feeds"]["dalidaily"], "new": 0, "failed": ""}
+
+    status = mirror.scrapy("status")
+    assert status.returncode == 1, status.output  # a feed is failing
+    out = status.stdout
+    assert f"Mirror {mirror.dir.resolve()}: 41 posts in _posts/, 1 in old_post/" in out
+    assert "Runs: 2 recorded since " in out and "status 1" in out
+    assert "Lock: free" in out
+    assert row(out, "FEED").split() == ["FEED", "POSTS", "LAST", "RUN", "LAST", "NEW", "POST",
+                                        "LAST", "ERROR", "FLAGS"]  # fmt: skip
+    km_row = row(out, "kunmingribao")
+    assert km_row.split()[1] == "22"
+    assert "ok" in km_row and "ago)" in km_row and "http_500 1" in km_row
+    assert "FAILING" not in km_row and "QUIET" not in km_row
+    assert row(out, "dalidaily").split()[1] == "20"
+    broken = row(out, "broken")
+    assert broken.split()[1] == "0"
+    assert "FAILED" in broken and "no listing page could be read" in broken
+    assert "FAILING 2 runs in a row" in broken
+
+
+def record(start: datetime, feeds: dict[str, int], **failed: str) -> dict:
+    return {
+        "id": start.isoformat(),
+        "command": "crawlall",
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=1)).isoformat(),
+        "status": 1 if failed else 0,
+        "feeds": {
+            name: {"new": new, "known": 5, "pages": 1, "dropped": {}, "errors": {},
+                   "failed": failed.get(name, ""), "reason": "finished"}  # fmt: skip
+            for name, new in feeds.items()
+        },
+    }
+
+
+def test_status_flags_a_feed_quiet_for_an_unusual_stretch(replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(replica, "kunmingribao", "dalidaily", "yunnanwang"))
+    log = RunLog(mirror.dir)
+    # Three days of hourly runs up to now:
+    #  kunmingribao: a new post every hour until 10 hours ago, then nothing;
+    #  dalidaily: a new post every hour;
+    #  yunnanwang: news by day, nights of 11 hours without; nothing since last evening.
+    for hour in range(72, -1, -1):
+        at = NOW - timedelta(hours=hour, minutes=1)
+        night = (at.hour >= 21 or at.hour < 7) or hour <= 9
+        log.append(record(at, {
+            "kunmingribao": int(hour >= 10),
+            "dalidaily": 1,
+            "yunnanwang": 0 if night else 1,
+        }))  # fmt: skip
+    with open(log.path, "ab") as f:
+        f.write(b'{"id": "torn", "feeds": {"kunming')  # a line cut short by a crash
+
+    result = mirror.scrapy("status", "-s", f"MIRROR_NOW={NOW.isoformat()}")
+    assert result.returncode == 1, result.output
+    out = result.stdout
+    assert "Runs: 73 recorded" in out
+    assert "line 74 is damaged, skipped" in result.stderr
+    quiet = row(out, "kunmingribao")
+    assert "QUIET: nothing new for 10h" in quiet and "longest lull this week was 1h" in quiet
+    assert quiet.split()[1] == str(63)
+    assert "QUIET" not in row(out, "dalidaily")
+    assert "QUIET" not in row(out, "yunnanwang"), "its nights are longer than this"
+    assert "NO RUN" not in out
+
+    # Two days on, no run since: the mirror is flagged, not each feed.
+    later = mirror.scrapy("status", "-s", f"MIRROR_NOW={(NOW + timedelta(days=2)).isoformat()}")
+    assert "!! NO RUN for 2d: is the scheduler (or cron) running?" in later.stdout
+    assert "QUIET" not in row(later.stdout, "dalidaily")
+
+
+def test_status_of_a_mirror_never_crawled_touches_nothing(replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(replica, "kunmingribao"))
+    result = mirror.scrapy("status")
+    assert result.returncode == 0, result.output
+    assert "Runs: none recorded yet" in result.stdout
+    assert "no run yet" in row(result.stdout, "kunmingribao")
+    assert "Lock: free" in result.stdout
+    assert not mirror.dir.exists()
