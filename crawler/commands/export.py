@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scrapy.exceptions import UsageError
+
+from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, FormatError
+from crawler.commands import ScrapyCommand
+from crawler.reader import FOLDERS, ArchiveReader, as_record, parse_bound
+
+_FOLDERS = {"all": FOLDERS, "posts": (POSTS_DIR,), "old": (OLD_POSTS_DIR,)}
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+
+    def syntax(self) -> str:
+        return "[options]"
+
+    def short_desc(self) -> str:
+        return "Write the mirror's posts as JSON Lines (to stdout or a file)"
+
+    def long_desc(self) -> str:
+        return (
+            "Write the posts of MIRROR_DIR (_posts/ and old_post/) as JSON Lines, one "
+            "object a line: infoCode, title, date (ISO 8601), category, outlet, body "
+            "(HTML), share_url, path (relative to MIRROR_DIR). A date alone in --since "
+            "or --until stands for its whole day; --until is exclusive of a time."
+        )
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument(
+            "-o", "--output", metavar="FILE", default="-",
+            help="write to FILE (default: -, stdout)",
+        )
+        parser.add_argument(
+            "--category", metavar="A,B", help="only these categories (default: all)"
+        )
+        parser.add_argument(
+            "--since", metavar="WHEN", help="only posts published at or after WHEN (ISO 8601)"
+        )
+        parser.add_argument(
+            "--until", metavar="WHEN", help="only posts published before WHEN (ISO 8601)"
+        )
+        parser.add_argument(
+            "--timezone", metavar="TZ", default="Asia/Shanghai",
+            help="time zone of --since/--until without an offset (default: Asia/Shanghai)",
+        )
+        parser.add_argument(
+            "--folder", choices=sorted(_FOLDERS), default="all",
+            help="posts (_posts/), old (old_post/) or all (default)",
+        )
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        if args:
+            raise UsageError(f"unexpected arguments: {' '.join(args)}")
+        try:
+            tz = ZoneInfo(opts.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"--timezone: {opts.timezone!r} is not a time zone", print_help=False) from None
+        try:
+            since = parse_bound(opts.since, tz) if opts.since else None
+            until = parse_bound(opts.until, tz, end=True) if opts.until else None
+        except ValueError as e:
+            raise UsageError(f"--since/--until: {e}", print_help=False) from None
+        categories = [c.strip() for c in (opts.category or "").split(",") if c.strip()] or None
+        root = Path(self.settings.get("MIRROR_DIR"))
+        if not root.is_dir():
+            raise UsageError(f"no mirror at {root} (MIRROR_DIR)", print_help=False)
+
+        bad: list[FormatError] = []
+
+        def skip(error: FormatError) -> None:
+            bad.append(error)
+            print(f"Skipped {error}", file=sys.stderr)
+
+        count = 0
+        with ExitStack() as stack:
+            out: IO[str]
+            if opts.output == "-":
+                out = open(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+                stack.enter_context(out)
+            else:
+                out = stack.enter_context(open(opts.output, "w", encoding="utf-8", newline="\n"))
+            posts = ArchiveReader(root).posts(
+                category=categories, since=since, until=until,
+                folders=_FOLDERS[opts.folder], on_error=skip,
+            )
+            try:
+                for post in posts:
+                    out.write(json.dumps(as_record(post, root), ensure_ascii=False))
+                    out.write("\n")
+                    count += 1
+                out.flush()
+            except BrokenPipeError:  # `scrapy export | head`: the reader has had enough
+                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+                return
+        where = "stdout" if opts.output == "-" else opts.output
+        print(
+            f"Exported {count} posts to {where}"
+            + (f"; skipped {len(bad)} files that are not valid posts (see scrapy verify)" if bad else ""),
+            file=sys.stderr,
+        )
+        self.exitcode = 1 if bad else 0

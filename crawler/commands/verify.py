@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from scrapy.exceptions import UsageError
+
+from crawler.commands import ScrapyCommand
+from crawler.verify import MirrorVerifier
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+
+    def syntax(self) -> str:
+        return "[options]"
+
+    def short_desc(self) -> str:
+        return "Check every post and category page of the mirror against the archive format"
+
+    def long_desc(self) -> str:
+        return (
+            "Check MIRROR_DIR against the archive format: each post file in _posts/ and "
+            "old_post/ reads as a post, is named for its date and infoCode, is byte for "
+            "byte what the crawler writes, and keeps no unsafe markup; each infoCode is "
+            "in one file only; each category has its page. Prints one line per problem, "
+            "with its path, and exits with status 1 if there is any."
+        )
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument(
+            "--jobs", "-j", type=int, default=0, metavar="N",
+            help="processes checking files at once (default: one per CPU)",
+        )
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        if args:
+            raise UsageError(f"unexpected arguments: {' '.join(args)}")
+        if opts.jobs < 0:
+            raise UsageError("--jobs must be 0 (one per CPU) or more", print_help=False)
+        root = Path(self.settings.get("MIRROR_DIR"))
+        if not root.is_dir():
+            raise UsageError(f"no mirror at {root} (MIRROR_DIR)", print_help=False)
+        verifier = MirrorVerifier(root, jobs=opts.jobs or os.cpu_count() or 1)
+        started = time.monotonic()
+        problems = verifier.problems()
+        elapsed = time.monotonic() - started
+        for problem in problems:
+            print(f"{root / problem.path}: {problem.message}")
+        files = len({p.path for p in problems})
+        print(
+            f"{verifier.posts} posts, {len(verifier.categories)} categories checked in "
+            f"{elapsed:.1f}s: "
+            + (f"{len(problems)} problems in {files} files" if problems else "no problems"),
+            file=sys.stderr if problems else sys.stdout,
+        )
+        self.exitcode = 1 if problems else 0
