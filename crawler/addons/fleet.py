@@ -1,0 +1,65 @@
+"""Makes a crawl a worker of a fleet when ``REDIS_URL`` is set (SPEC §8).
+
+Without ``REDIS_URL`` the add-on switches itself off and nothing imports
+Redis. With it, every crawler of the process gets:
+
+- ``SCHEDULER``: :class:`crawler.fleet.scheduler.FleetScheduler` (scrapy-redis's,
+  made reliable) over :class:`~crawler.fleet.scheduler.ReliableQueue`, with
+  :class:`~crawler.fleet.scheduler.RunDupeFilter` as ``DUPEFILTER_CLASS``;
+  ``SCHEDULER_PERSIST``: the queue is the fleet's;
+- the spider middleware :class:`crawler.fleet.coordinator.FleetCoordinator`
+  (joins the feed's run, closes when the fleet has finished it);
+- with ``MIRROR_WRITE = "redis"``, :class:`crawler.fleet.handoff.HandoffPipeline`
+  in place of the write pipeline: posts go to ``scrapy writer`` on the mirror's host.
+
+The dedup store (:func:`crawler.dedup.open_store`) and the politeness
+middleware pick their Redis side from ``REDIS_URL`` themselves.
+"""
+
+from __future__ import annotations
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.settings import BaseSettings
+
+WRITE_MODES = ("direct", "redis")
+
+
+class FleetAddon:
+    def __init__(self, crawler: Crawler):
+        if not crawler.settings.get("REDIS_URL"):
+            raise NotConfigured
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FleetAddon:
+        return cls(crawler)
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        mode = settings.get("MIRROR_WRITE")
+        if mode not in WRITE_MODES:
+            raise ValueError(f"MIRROR_WRITE must be one of {', '.join(WRITE_MODES)}, not {mode!r}")
+        try:
+            from crawler.fleet.coordinator import FleetCoordinator
+            from crawler.fleet.connection import Keys
+        except ImportError as e:
+            raise RuntimeError(
+                f"REDIS_URL is set but the fleet's packages are missing ({e}): "
+                "pip install 'news-mirror[fleet]'"
+            ) from e
+        keys = Keys(settings.get("FLEET_KEY_PREFIX"))
+        settings.set("SCHEDULER", "crawler.fleet.scheduler.FleetScheduler", "addon")
+        settings.set("SCHEDULER_QUEUE_CLASS", "crawler.fleet.scheduler.ReliableQueue", "addon")
+        settings.set("DUPEFILTER_CLASS", "crawler.fleet.scheduler.RunDupeFilter", "addon")
+        settings.set("SCHEDULER_PERSIST", True, "addon")
+        settings.set("SCHEDULER_QUEUE_KEY", keys.queue_template, "addon")
+        settings.set("SCHEDULER_DUPEFILTER_KEY", keys.dupefilter_template, "addon")
+        settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", FleetCoordinator, 10)
+        if mode == "redis":
+            from crawler.fleet.handoff import HandoffPipeline
+            from crawler.pipelines.write import WritePipeline
+
+            settings.replace_in_component_priority_dict(
+                "ITEM_PIPELINES", WritePipeline, HandoffPipeline
+            )
+            # The site's files belong to the mirror's host, not to this one.
+            settings.set("MIRROR_SITE_ENABLED", False, "addon")
