@@ -70,7 +70,7 @@ EASTMONEY_CLEAN = (
     "<p>国内首款使用超低GWP(全球变暖潜值)制冷剂的新能源汽车来了！</p>"
     "<p>据霍尼韦尔官网消息，5月24日，霍尼韦尔宣布为蔚来旗下ET7新能源汽车提供HFO-1234yf(四氟丙烯)"
     "制冷剂。据悉，这也标志着蔚来成为国内首家使用HFO-1234yf制冷剂的汽车企业。</p>"
-    '<img src="https://dfscdn.dfcfw.com/download/D24676903417074885805_w800h555.jpg" alt="Image">'
+    '<p><img src="https://dfscdn.dfcfw.com/download/D24676903417074885805_w800h555.jpg" alt="Image"></p>'
     "<p>图片来源：霍尼韦尔官网</p>"
     "<p>据记者了解，作为第四代制冷剂，HFO-1234yf制冷剂产品GWP小于1，与目前国内市场使用的氢氟碳化物"
     "(HFC)制冷剂相比，其全球变暖潜值降低达99.9%。</p>"
@@ -149,7 +149,8 @@ def test_finews_body(cleaner: BodyCleaner, path: Path) -> None:
     for markup in WIDGET_MARKUP:
         assert markup not in out, markup
     if path.name in ALREADY_CLEAN:
-        assert out == raw
+        # Clean HTML passes through; bare text comes back as one paragraph.
+        assert out == (raw if raw.startswith("<p") else f"<p>{raw}</p>")
 
 
 def test_finews_raw_body_images_and_credit(cleaner: BodyCleaner) -> None:
@@ -215,7 +216,7 @@ RULES = [
     pytest.param('<p>前</p><!-- EM_StockImg_Start --><p style="text-align:center;"><a href="http://quote.eastmoney.com/'
                  'unify/r/106.NIO" class="EmImageRemark"><img src="https://webquoteklinepic.eastmoney.com/GetPic.aspx?'
                  'nid=106.NIO&amp;imageType=k" alt="K图 NIO_0" /></a></p>图说<!-- EM_StockImg_End -->后<p>后文</p>',
-                 "<p>前</p>后<p>后文</p>", id="chart-block"),
+                 "<p>前</p><p>后</p><p>后文</p>", id="chart-block"),
     pytest.param("<p>a<!-- comment -->b</p><!-- EM_StockImg_Start -->", "<p>ab</p>", id="comments"),
     pytest.param('<p style="display:none;height:1px;overflow:hidden;"><br /></p><p>正文</p>'
                  '<div style="DISPLAY : NONE">隐藏</div><p hidden>也隐藏</p><span style="visibility:hidden">藏</span>',
@@ -228,7 +229,7 @@ RULES = [
                  id="presentational-spans"),
     pytest.param('<center><img src="https://dfscdn.dfcfw.com/download/a.jpg" alt="Image" width="552" '
                  'style="border:#d1d1d1 1px solid;" /></center>',
-                 '<img src="https://dfscdn.dfcfw.com/download/a.jpg" alt="Image">', id="center-unwrapped"),
+                 '<p><img src="https://dfscdn.dfcfw.com/download/a.jpg" alt="Image"></p>', id="center-unwrapped"),
     pytest.param('<div id="ContentBody" class="txtinfos"><div class="b"><p>一</p></div>\n<p>二</p></div>',
                  "<p>一</p><p>二</p>", id="wrapper-divs-unwrapped"),
     pytest.param("<div>一段<br>两行</div>", "<div>一段<br>两行</div>", id="text-div-kept"),
@@ -265,7 +266,7 @@ RULES = [
     pytest.param("<p><img src='https://a.example/x.jpg'></p>", '<p><img src="https://a.example/x.jpg"></p>',
                  id="image-only-paragraph-kept"),
     pytest.param("", "", id="empty"),
-    pytest.param("仅文字，没有标签。", "仅文字，没有标签。", id="plain-text"),
+    pytest.param("仅文字，没有标签。", "<p>仅文字，没有标签。</p>", id="plain-text"),
     # Liquid
     pytest.param("<p>{{ site.url }} 与 {% include x.html %}</p>",
                  "<p>&#123;{ site.url }&#125; 与 &#123;% include x.html %&#125;</p>", id="liquid"),
@@ -295,7 +296,7 @@ def test_feed_drop_selectors() -> None:
     cleaner = BodyCleaner(drop=[".ad_context3", "p.editor", "div#share > p"])
     raw = ('<p>第一段</p><div class="ad_context3"><script>ads()</script><p>广告</p></div>'
            '<p>第二段</p><p class="editor">（责任编辑：张三）</p><div id="share"><p>打开微信</p></div>尾')
-    assert clean(cleaner, raw) == "<p>第一段</p><p>第二段</p>尾"
+    assert clean(cleaner, raw) == "<p>第一段</p><p>第二段</p><p>尾</p>"
     # without the selectors, the feed's boilerplate is ordinary text
     assert "责任编辑" in BodyCleaner().clean(raw, BASE)
 
@@ -319,15 +320,15 @@ def test_no_base_url_keeps_relative_urls(cleaner: BodyCleaner) -> None:
     ("<p>a</p></body></html><p>b</p>", "<p>a</p><p>b</p>"),
     ("<head><title>标题</title></head><p>b</p>", "<p>b</p>"),
     ("<!DOCTYPE html><p>a</p>", "<p>a</p>"),
-    ("<![CDATA[x]]>y<?php echo 1 ?>z", "yz"),
-    ("<", "&lt;"),
-    ("a &amp b &lt c", "a &amp; b &lt; c"),
+    ("<![CDATA[x]]>y<?php echo 1 ?>z", "<p>yz</p>"),
+    ("<", "<p>&lt;</p>"),
+    ("a &amp b &lt c", "<p>a &amp; b &lt; c</p>"),
     ("<p", ""),
     ("</p>", ""),
     ("<p>a\x0cb\ufffe\ud800c\x85d\u2028e</p>", "<p>abcd e</p>"),
-    ("<a href='http://[::1'>坏链接</a>", "坏链接"),
+    ("<a href='http://[::1'>坏链接</a>", "<p>坏链接</p>"),
     ("<table><td>x</table>", "<table><tbody><tr><td>x</td></tr></tbody></table>"),
-    ("<section><article><p>a</p></article></section><font>b</font><marquee>c</marquee>", "<p>a</p>bc"),
+    ("<section><article><p>a</p></article></section><font>b</font><marquee>c</marquee>", "<p>a</p><p>bc</p>"),
 ])
 def test_odd_input(cleaner: BodyCleaner, raw: str, expected: str) -> None:
     assert clean(cleaner, raw) == expected
@@ -392,12 +393,12 @@ def test_xss_vector(cleaner: BodyCleaner, raw: str) -> None:
 
 
 def test_xss_vectors_keep_harmless_text(cleaner: BodyCleaner) -> None:
-    assert clean(cleaner, '<a href="javascript:alert(1)">t</a>') == "t"
+    assert clean(cleaner, '<a href="javascript:alert(1)">t</a>') == "<p>t</p>"
     assert clean(cleaner, "<p><img src=x onerror=alert(1)>t</p>") == (
         '<p><img src="http://finews.zning.xyz/html_News/x">t</p>'
     )
     assert clean(cleaner, '<a href="http://ok.example/" onclick="alert(1)">t</a>') == (
-        '<a href="http://ok.example/">t</a>'
+        '<p><a href="http://ok.example/">t</a></p>'
     )
 
 
@@ -446,3 +447,23 @@ def test_is_safe_accepts(html: str) -> None:
 ])
 def test_is_safe_rejects(html: str) -> None:
     assert not is_safe(html)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        'x *y*{: onclick="alert(1)"}',
+        "<p>a</p>tail [y](javascript:alert(1))",
+        "<strong>b</strong> <em>c</em> loose ![i](javascript:1)",
+        "<center><img src='/a.jpg'></center>text",
+    ],
+)
+def test_nothing_is_left_for_markdown_between_blocks(cleaner: BodyCleaner, raw: str) -> None:
+    """Jekyll's Markdown parses text outside HTML blocks: every top-level node is a block."""
+    out = clean(cleaner, raw)
+    top = lxml.html.fragment_fromstring(out, create_parent="div")
+    assert not (top.text or "").strip()
+    for child in top:
+        assert child.tag in {"p", "div", "table", "ul", "ol", "blockquote", "pre", "hr",
+                             "h1", "h2", "h3", "h4", "h5", "h6", "figure"}, out
+        assert not (child.tail or "").strip(), out
