@@ -1,0 +1,43 @@
+"""The per-host bounds hold for the fleet together, counted at the source."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from tests.conftest import Mirror, replica_feeds
+from tests.fleet.conftest import finish, start_worker
+
+
+def test_three_workers_together_keep_the_limit(slow_replica, redis_url, tmp_path):
+    mirror = Mirror(tmp_path, replica_feeds(slow_replica))
+    slow_replica.reset()
+    limit = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=3")
+    workers = [start_worker(mirror, redis_url, "crawlall", extra=limit) for _ in range(3)]
+    assert [finish(w) for w in workers] == [0, 0, 0], workers[0].output[-3000:]
+    assert len(mirror.posts()) > 200
+    stats = slow_replica.stats()
+    assert stats["requests"] > 250
+    assert stats["max_in_flight"] <= 3
+
+
+def test_three_workers_together_keep_the_delay(replica, redis_url, tmp_path):
+    delay = 0.15
+    mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao"))
+    replica.reset()
+    extra = ("-s", f"DOWNLOAD_DELAY={delay}", "-s", "DOWNLOAD_DELAY_JITTER=0")
+    workers = [start_worker(mirror, redis_url, "crawl", "kunmingribao", extra=extra)
+               for _ in range(3)]  # fmt: skip
+    while replica.stats()["requests"] == 0:
+        time.sleep(0.01)
+    first = time.monotonic()
+    assert [finish(w) for w in workers] == [0, 0, 0], workers[0].output[-3000:]
+    span = time.monotonic() - first
+    requests = replica.stats()["requests"]
+    assert requests > 45 and len(mirror.posts()) == 40
+    # One start every `delay` for the fleet: three workers on their own would
+    # take a third of this.
+    assert span >= (requests - 1) * delay * 0.95, (span, requests)
+    shares = [int(re.search(r"Feed summary: kunmingribao: (\d+) new", w.output)[1])
+              for w in workers]  # fmt: skip
+    assert sum(shares) == 40 and sum(1 for s in shares if s) >= 2, shares

@@ -1,0 +1,33 @@
+"""Several ``scrapy schedule`` processes of a fleet run each tick once between them."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from crawler.replica.site import kind_of
+from tests.conftest import Mirror, replica_feeds
+from tests.fleet.conftest import finish, start_worker
+
+
+def test_two_schedulers_crawl_each_tick_once(slow_replica, redis_url, tmp_path):
+    mirror = Mirror(tmp_path, replica_feeds(slow_replica, "kunmingribao", "yunnanribao"))
+    slow_replica.reset()
+    # No grace after a run: only the ticks keep a late scheduler from running it again.
+    schedulers = [
+        start_worker(mirror, redis_url, "schedule", "--every", "5s", "--max-runs", "2",
+                     extra=("-s", "FLEET_RUN_GRACE=0"))
+        for _ in range(2)
+    ]  # fmt: skip
+    assert [finish(s, timeout=120) for s in schedulers] == [0, 0], schedulers[0].output[-3000:]
+    by_path = slow_replica.stats()["by_path"]
+    # Two ticks: each feed's first listing page read once per tick, by one of them.
+    assert by_path["/category/kunmingribao.html"] == 2, by_path
+    assert by_path["/category/yunnanribao.html"] == 2, by_path
+    # Each article fetched once over both ticks (500s aside: retried each run).
+    articles = {p: n for p, n in by_path.items()
+                if kind_of(urlsplit(p).path) in {"share", "api", "content"}}  # fmt: skip
+    assert articles and all(n == 1 for p, n in articles.items() if "fault-500" not in p)
+    assert len(mirror.posts()) == 80
+    ticks = {line.split("FLEET_TICK=")[1].split()[0]
+             for s in schedulers for line in s.lines if "FLEET_TICK=" in line}  # fmt: skip
+    assert len(ticks) == 2, ticks
