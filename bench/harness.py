@@ -1,0 +1,154 @@
+"""What every benchmark needs: the replica as a process, and measured child processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.request import urlopen
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def child_env() -> dict[str, str]:
+    """The environment of every measured process: the project importable, no fleet."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
+    env.pop("REDIS_URL", None)
+    return env
+
+
+class ReplicaProcess:
+    """``python -m crawler.replica`` on a free loopback port, without faults."""
+
+    def __init__(self, articles: int, per_page: int, latency_ms: float, now: str):
+        self.args = dict(articles=articles, per_page=per_page, latency_ms=latency_ms)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "crawler.replica", "--port", "0", "--no-faults",
+             "--articles", str(articles), "--per-page", str(per_page),
+             "--latency-ms", str(latency_ms), "--now", now],
+            cwd=PROJECT_ROOT, env=child_env(), stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("Replica serving at "):
+            self.stop()
+            raise RuntimeError(f"the replica did not start: {line!r}")
+        self.url = line.split()[-1].rstrip("/")
+
+    def get(self, path: str) -> Any:
+        with urlopen(f"{self.url}{path}", timeout=30) as r:
+            return json.loads(r.read())
+
+    def stats(self) -> dict[str, Any]:
+        return self.get("/_replica/stats")  # type: ignore[no-any-return]
+
+    def reset(self) -> None:
+        self.get("/_replica/reset")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+    def __enter__(self) -> ReplicaProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def write_catalog(replica_url: str, feed: str, max_pages: int, path: Path) -> Path:
+    """The shipped catalog pointed at the replica, ``feed`` reaching ``max_pages``."""
+    from crawler.replica import replica_catalog
+
+    catalog = replica_catalog(replica_url)
+    catalog["feeds"][feed]["max_pages"] = max_pages
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(catalog, allow_unicode=True, sort_keys=False), "utf-8")
+    return path
+
+
+@dataclass
+class Measure:
+    """A finished child process: its times, peak memory and output."""
+
+    argv: list[str]
+    launched: float  # time.time() just before it was started
+    wall: float  # seconds, launch to exit
+    cpu: float  # user + system seconds of the child
+    max_rss_mb: float  # peak resident set size of the child
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def check(self) -> Measure:
+        if self.returncode != 0:
+            tail = "\n".join(self.stderr.splitlines()[-30:])
+            raise RuntimeError(f"{' '.join(self.argv)} exited {self.returncode}:\n{tail}")
+        return self
+
+    def last_json(self) -> Any:
+        lines = [line for line in self.stdout.splitlines() if line.startswith("{")]
+        return json.loads(lines[-1]) if lines else {}
+
+    def figures(self) -> dict[str, float]:
+        return {"wall_s": round(self.wall, 3), "cpu_s": round(self.cpu, 3),
+                "max_rss_mb": round(self.max_rss_mb, 1)}  # fmt: skip
+
+
+def measure(argv: list[str], workdir: Path, timeout: float = 3600) -> Measure:
+    """Run ``argv`` to its end; wall time, CPU time and peak RSS of that process alone."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = workdir / "stdout.txt", workdir / "stderr.txt"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        launched = time.time()
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=child_env(), stdout=out, stderr=err)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.005)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measure(
+        argv=argv,
+        launched=launched,
+        wall=wall,
+        cpu=usage.ru_utime + usage.ru_stime,
+        max_rss_mb=usage.ru_maxrss / 1024,
+        returncode=proc.returncode,
+        stdout=out_path.read_text("utf-8", "replace"),
+        stderr=err_path.read_text("utf-8", "replace"),
+    )
+
+
+def scrapy(*args: str) -> list[str]:
+    return [sys.executable, "-m", "scrapy", *args]
+
+
+def settings_args(settings: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for name, value in settings.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value)
+        elif isinstance(value, bool):
+            value = str(value)
+        out += ["-s", f"{name}={value}"]
+    return out

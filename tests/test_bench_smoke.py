@@ -1,0 +1,51 @@
+"""The benchmark suite runs end to end on tiny sizes and reports every figure.
+
+It checks the suite, not the speed: each section ran, on the same pages for
+every system, and left its figures in the results (and in the table).
+"""
+
+from __future__ import annotations
+
+import json
+
+from bench.run import Config, run, table
+
+
+def test_the_quick_suite_reports_every_figure(tmp_path):
+    cfg = Config(
+        articles=30, per_page=10, latencies=(0,), concurrency=8,
+        startup_sizes=(40,), startup_runs=2, repeat=1,
+    )  # fmt: skip
+    said: list[str] = []
+    results = run(cfg, say=said.append, work_root=tmp_path)
+    results = json.loads(json.dumps(results))  # what is written is JSON
+
+    backfill = results["backfill"]["0ms"]
+    for system in ("ours", "ours_serial", "bare_scrapy", "sequential"):
+        figures = backfill[system]
+        assert figures["wall_s"] > 0 and figures["cpu_s"] > 0 and figures["max_rss_mb"] > 0
+        assert figures["items"] == backfill["ours"]["items"] >= 30, system  # the same pages
+    assert backfill["ours"]["posts"] == backfill["sequential"]["posts"] == backfill["ours"]["items"]
+    assert backfill["ratios"]["vs_sequential"] > 0 and backfill["ratios"]["vs_bare_scrapy"] > 0
+    pipeline = backfill["ours"]["pipeline"]
+    assert pipeline["items"] == backfill["ours"]["items"]
+    assert 0 < pipeline["total"]["median_us"] <= pipeline["total"]["p99_us"]
+    assert {"ValidatePipeline", "CleanPipeline", "WritePipeline"} <= set(pipeline["stages"])
+    assert 0 < backfill["ours"]["listing_chain_share"] <= 1
+    recrawl = backfill["recrawl"]
+    assert recrawl["requests_by_kind"] == {"listing": 1, "robots": 1}  # nothing new
+    assert backfill["replica_ceiling"]["connections_8"]["per_s"] > 0
+
+    sizes = results["startup"]["sizes"]
+    assert "40" in sizes
+    for figures in sizes.values():
+        assert figures["wall_s"] > 0 and figures["max_rss_mb"] > 0
+        assert figures["requests_by_kind"] == {"listing": 1, "robots": 1}
+        assert figures["first_start"]["wall_s"] > 0
+    for tool in ("verify", "rotate"):
+        figures = results["startup"]["tools"][tool]
+        assert figures.get("missing") or figures["returncode"] == 0, figures
+
+    text = table(results)
+    assert "backfill 30 @ 0ms" in text and "start-up over 40 posts" in text
+    assert not list(tmp_path.iterdir()), "the work directory is removed"
