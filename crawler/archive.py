@@ -20,12 +20,16 @@ with no newline after the last line.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import socket
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import yaml
 
@@ -35,6 +39,9 @@ CATEGORY_DIR = "category"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
 TAG_SUFFIX = "新闻"
 FILENAME = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})-(?P<infoCode>[A-Za-z0-9_-]{1,64})\.md")
+# libyaml's loader when PyYAML has it: the same YAML, ten times faster (verify, readers).
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"  # RFC 3986 reserved, with "%" and "~"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|!~])")
 
 
@@ -51,19 +58,33 @@ class Post:
     outlet: str
     body: str
     share_url: str
+    #: The file the post was read from (:func:`read`); not part of its value.
+    path: Path | None = field(default=None, compare=False, repr=False)
 
     @property
     def filename(self) -> str:
         return f"{self.date:%Y-%m-%d}-{self.info_code}.md"
 
 
+# What PyYAML's emitter escapes in a double-quoted scalar (allow_unicode): a
+# value without any of these is written as is between the quotes.
+_YAML_ESCAPED = re.compile('[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd]|["\\\\\u2028\u2029\ufeff]')
+
+
 def yaml_string(value: str) -> str:
     """``value`` as a YAML double-quoted scalar on one line, CJK left as is."""
+    if not _YAML_ESCAPED.search(value):
+        return f'"{value}"'  # what yaml_dump_string gives, five times faster
+    return yaml_dump_string(value)
+
+
+def yaml_dump_string(value: str) -> str:
     return yaml.dump(
         value, default_style='"', allow_unicode=True, width=float("inf")
     ).rstrip("\n")
 
 
+@functools.lru_cache(maxsize=4096)  # tags and categories: a few values, over and over
 def yaml_plain(value: str) -> str:
     """``value`` as a plain YAML scalar where that reads back the same, else quoted."""
     if value and "\n" not in value and yaml_load_value(value) == value:
@@ -73,14 +94,26 @@ def yaml_plain(value: str) -> str:
 
 def yaml_load_value(text: str) -> object:
     try:
-        return yaml.safe_load(f"v: {text}\n")["v"]
+        return yaml.load(f"v: {text}\n", Loader=_Loader)["v"]
     except (yaml.YAMLError, TypeError):
         return None
 
 
 def markdown_text(text: str) -> str:
-    """``text`` with Markdown's punctuation escaped, for link labels."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """``text`` with Markdown's punctuation escaped, for link labels.
+
+    Braces become character references: Jekyll runs Liquid over a post before
+    Markdown, and ``\\{%`` would still open a Liquid tag.
+    """
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return escaped.replace("\\{", "&#123;").replace("\\}", "&#125;")
+
+
+def autolink_url(url: str) -> str:
+    """``url`` fit for a Markdown autolink: spaces, ``<>``, quotes, braces and
+    non-ASCII percent-encoded (existing ``%xx`` kept), so it cannot end the link
+    early or open Liquid."""
+    return quote(url, safe=_URL_SAFE)
 
 
 def render(post: Post, base_url: str) -> str:
@@ -91,12 +124,12 @@ def render(post: Post, base_url: str) -> str:
         "layout: post\n"
         f"title: {yaml_string(post.title)}\n"
         f"date: {post.date.strftime(DATE_FORMAT)}\n"
-        f"categories: {post.category}\n"
+        f"categories: {yaml_plain(post.category)}\n"
         f"tags: {yaml_plain(post.outlet + TAG_SUFFIX)}\n"
         "---\n"
         f"{post.body}\n"
         "\n"
-        f"<{post.share_url}>\n"
+        f"<{autolink_url(post.share_url)}>\n"
         "\n"
         f"[返回{markdown_text(post.outlet)}{TAG_SUFFIX}]({base}/{CATEGORY_DIR}/{post.category}.html)"
         f"｜[返回首页]({base}/)"
@@ -111,7 +144,7 @@ def parse(text: str, path: str = "<post>") -> Post:
     if end < 0:
         raise FormatError(f"{path}: front matter is not closed")
     try:
-        meta = yaml.safe_load(text[4:end])
+        meta = yaml.load(text[4:end], Loader=_Loader)
     except yaml.YAMLError as e:
         raise FormatError(f"{path}: front matter is not valid YAML: {e}") from None
     if not isinstance(meta, dict):
@@ -143,6 +176,25 @@ def parse(text: str, path: str = "<post>") -> Post:
     )
 
 
+def read(path: str | Path) -> Post:
+    """The post in the file at ``path``, with its ``path``; :class:`FormatError` if not one.
+
+    The file is read as bytes and decoded as UTF-8 so that its text is exactly
+    what :func:`render` wrote (no newline translation).
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise FormatError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    return replace(parse(text, str(path)), path=path)
+
+
+def write(root: str | Path, post: Post, base_url: str) -> Path:
+    """Write ``post`` into ``{root}/_posts/`` atomically; the file's path."""
+    return write_atomic(Path(root) / POSTS_DIR / post.filename, render(post, base_url))
+
+
 def info_code_of(filename: str) -> str | None:
     """The infoCode in a post's file name, or None for any other file."""
     match = FILENAME.fullmatch(filename)
@@ -155,9 +207,34 @@ def category_page(outlet: str, category: str) -> str:
         "---\n"
         "layout: category\n"
         f"title: {yaml_plain(outlet + TAG_SUFFIX)}\n"
-        f"category: {category}\n"
+        f"category: {yaml_plain(category)}\n"
         "---\n"
     )
+
+
+def writer_id() -> str:
+    """``host-pid`` of this process, in its temporary files' names (see :func:`is_stale_temp`)."""
+    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
+
+
+def is_stale_temp(path: Path, max_age: float = 600) -> bool:
+    """Whether ``path`` is a temporary file of :func:`write_atomic` nobody will finish:
+    its writer, on this host, is dead, or it is older than ``max_age`` seconds."""
+    name = path.name
+    if not (name.startswith(".") and name.endswith(".tmp")):
+        return False
+    host, _, pid = name.split(".")[-3].rpartition("-") if name.count(".") >= 4 else ("", "", "")
+    if host == socket.gethostname().replace(".", "_") and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass  # alive, someone else's
+    try:
+        return time.time() - path.stat().st_mtime > max_age
+    except OSError:
+        return False
 
 
 def write_atomic(path: Path, text: str) -> Path:
@@ -167,7 +244,7 @@ def write_atomic(path: Path, text: str) -> Path:
     dot-files) and is renamed into place.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{writer_id()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)

@@ -432,11 +432,11 @@ def _strip_indent(el: etree._Element) -> None:
 
 def _normalize_space(el: etree._Element, in_pre: bool) -> None:
     """No line breaks and no indentation; nothing between or around blocks."""
-    if not in_pre:
-        if el.text:
+    if not in_pre:  # (a text without "\n" is left as it is, and not set again)
+        if el.text and "\n" in el.text:
             el.text = _NEWLINE_RUN.sub(" ", el.text)
         for child in el:
-            if child.tail:
+            if child.tail and "\n" in child.tail:
                 child.tail = _NEWLINE_RUN.sub(" ", child.tail)
     for child in el:
         if isinstance(child.tag, str):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of
+from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of, is_stale_temp
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,8 @@ class FileDedupStore(DedupStore):
                 fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def _load(self) -> None:
+        self._remove_stale_temps()
+        self._cut_partial_line()
         on_disk = set(self._scan_posts())
         try:
             ok = self._read_index()
@@ -128,6 +130,44 @@ class FileDedupStore(DedupStore):
             self._append("".join(f"{code}\tm\n" for code in sorted(missing)))
             self._mirrored |= missing
         self._mirrored |= on_disk
+
+    def _remove_stale_temps(self) -> None:
+        """Temporary post files of crawls killed mid-write (their writer is dead)."""
+        folder = self.root / POSTS_DIR
+        try:
+            stale = [p for p in folder.glob(".*.tmp") if is_stale_temp(p)]
+        except OSError:
+            return
+        for path in stale:
+            try:
+                path.unlink()
+            except OSError as e:
+                logger.warning("Cannot remove a stale temporary file %s: %s", path, e.strerror)
+        if stale:
+            logger.info(
+                "Removed %d temporary files left in %s by a crawl that was killed",
+                len(stale), folder,
+            )
+
+    def _cut_partial_line(self) -> None:
+        """An index line without its newline is the half-append of a killed crawl."""
+        try:
+            with open(self.index_path, "rb") as f:
+                data = f.read()
+            end = data.rfind(b"\n") + 1
+            if end == len(data):
+                return
+            with open(self.index_path, "r+b") as f:
+                f.truncate(end)
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            logger.warning("Cannot repair dedup index %s: %s", self.index_path, e.strerror)
+            return
+        logger.warning(
+            "Dedup index %s ended in half a line (%r), from a crawl killed while writing it: "
+            "cut it off", self.index_path, data[end:][:80],
+        )
 
     def _scan_posts(self) -> Iterator[str]:
         for folder in (POSTS_DIR, OLD_POSTS_DIR):
@@ -182,9 +222,24 @@ class FileDedupStore(DedupStore):
         self._offset = self.index_path.stat().st_size
 
     def _append(self, text: str) -> None:
-        with open(self.index_path, "ab") as f:
-            f.write(text.encode("utf-8"))
-            self._offset = f.tell()
+        """Append whole lines, or nothing: a failed write (disk full) is taken back."""
+        data = text.encode("utf-8")
+        fd = os.open(self.index_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            except OSError as e:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    pass
+                raise OSError(e.errno, e.strerror, str(self.index_path)) from e
+            self._offset = start + len(data)
+        finally:
+            os.close(fd)
 
     # -- DedupStore ---------------------------------------------------------
     def refresh(self) -> None:
@@ -198,7 +253,12 @@ class FileDedupStore(DedupStore):
             logger.warning("Dedup index %s vanished: rebuilding it", self.index_path)
             ok = False
         if not ok:
-            self._rebuild(set(self._scan_posts()) | self._mirrored)
+            codes = set(self._scan_posts()) | self._mirrored
+            try:
+                self._rebuild(codes)
+            except OSError as e:  # the posts are the truth: go on from them
+                self._mirrored = codes
+                logger.warning("Cannot rebuild dedup index %s: %s", self.index_path, e.strerror)
 
     def is_known(self, info_code: str) -> bool:
         if info_code in self._mirrored:
@@ -219,10 +279,17 @@ class FileDedupStore(DedupStore):
 
     def forget_drop(self, info_code: str) -> None:
         if self.retry_dropped > 0:
-            with self.locked():
-                now = time.time()
-                self._append(f"{info_code}\td\t{now:.3f}\n")
-                self._dropped[info_code] = now
+            now = time.time()
+            try:
+                with self.locked():
+                    self._catch_up()  # appending moves the offset past others' lines
+                    self._append(f"{info_code}\td\t{now:.3f}\n")
+            except OSError as e:  # only a refetch is lost: not worth stopping for
+                logger.warning(
+                    "Cannot record dropped article %s in %s: %s",
+                    info_code, e.filename or self.index_path, e.strerror or e,
+                )
+            self._dropped[info_code] = now
         self.release(info_code)
 
     def commit(self, info_code: str, write: Callable[[], Path]) -> Path | None:
@@ -231,9 +298,9 @@ class FileDedupStore(DedupStore):
             if info_code in self._mirrored:
                 return None
             path = write()
-            self._append(f"{info_code}\tm\n")
-            self._mirrored.add(info_code)
+            self._mirrored.add(info_code)  # written: even if indexing it fails below
             self._dropped.pop(info_code, None)
+            self._append(f"{info_code}\tm\n")
         self._claimed.discard(info_code)
         return path
 
@@ -243,17 +310,30 @@ class FileDedupStore(DedupStore):
     def begin_walk(self, feed: str) -> bool:
         marker = self._walk_marker(feed)
         cut_short = marker.exists()
-        marker.write_text(f"{os.getpid()} {time.time():.0f}\n")
+        try:
+            marker.write_text(f"{os.getpid()} {time.time():.0f}\n")
+        except OSError as e:  # the posts will fail to write too, and say so
+            logger.warning("Cannot mark the walk of feed %s in %s: %s", feed, marker, e.strerror)
         return cut_short
 
     def end_walk(self, feed: str) -> None:
-        self._walk_marker(feed).unlink(missing_ok=True)
+        marker = self._walk_marker(feed)
+        try:
+            marker.unlink(missing_ok=True)
+        except OSError as e:
+            logger.warning("Cannot mark the walk of feed %s done in %s: %s", feed, marker, e.strerror)
 
     def close(self) -> None:
         self._lock_file.close()
 
     def __len__(self) -> int:
         return len(self._mirrored)
+
+    def known_codes(self) -> set[str]:
+        """Every infoCode mirrored in the folder (a fleet seeds Redis with them)."""
+        self.refresh()
+        with self._mutex:
+            return set(self._mirrored)
 
 
 _stores: dict[str, tuple[DedupStore, int]] = {}

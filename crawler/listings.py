@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.http import Response, TextResponse
 
@@ -40,15 +41,61 @@ class Page:
     entries: list[Entry]
     rejected: list[Rejected]
     next_url: str | None
+    seen: int = 0  # share links matched, or records read, before dedup and checks
 
 
 class ListingError(ValueError):
     """A listing response that cannot be read at all."""
 
 
+def feed_hosts(feed: Feed) -> list[str]:
+    """The hosts the feed reads: those of its start_urls, list_api, api and share_url."""
+    urls = [*feed.start_urls, feed.list_api, feed.api, feed.share_url]
+    hosts = set()
+    for url in filter(None, urls):
+        try:
+            hosts.add(urlsplit(url).hostname or "")
+        except ValueError:
+            continue
+    return sorted(hosts - {""})
+
+
+def on_hosts(url: str, hosts: list[str]) -> bool:
+    """Whether ``url`` is http(s) on one of ``hosts`` (or a subdomain of one)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and any(
+        host == h or host.endswith("." + h) for h in hosts
+    )
+
+
+def scalar(value: Any) -> str | None:
+    """A JSON value as text if it is a string or a number; None for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def load_json(response: Response) -> Any:
+    """The JSON document of ``response``, decoded with its charset (ValueError if none)."""
+    try:
+        text = response.text if isinstance(response, TextResponse) else response.body.decode()
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nests too deep") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(str(e)) from None
+
+
 class HtmlListing:
     def __init__(self, feed: Feed):
         self.feed = feed
+        self.hosts = feed_hosts(feed)
 
     def first_urls(self) -> list[str]:
         return list(self.feed.start_urls)
@@ -58,10 +105,18 @@ class HtmlListing:
             raise ListingError("is not an HTML page")
         entries: dict[str, Entry] = {}
         rejected: list[Rejected] = []
+        seen = 0
         for href in response.css("a::attr(href)").getall():
-            url = response.urljoin(href.strip())
+            try:
+                url = response.urljoin(href.strip())
+            except ValueError:  # not a URL at all (e.g. "http://[::1")
+                continue
             match = self.feed.share_link.search(url)
             if not match:
+                continue
+            seen += 1
+            if not on_hosts(url, self.hosts):  # not followed off the feed's hosts
+                rejected.append(Rejected("offsite", url))
                 continue
             code = match["infoCode"]
             end = match.end("infoCode")
@@ -71,7 +126,14 @@ class HtmlListing:
             entries.setdefault(code, Entry(code, url))
         next_href = response.css(self.feed.next_page).get()
         next_url = response.urljoin(next_href.strip()) if next_href else None
-        return Page(list(entries.values()), rejected, next_url)
+        return Page(list(entries.values()), rejected, next_url, seen)
+
+    def culprit(self, page: Page) -> str:
+        """The catalog key to blame when ``page`` names no article."""
+        pattern = self.feed.share_link.pattern
+        if page.seen:
+            return f"share_link '{pattern}' found only bad infoCodes"
+        return f"share_link '{pattern}' matched no link"
 
 
 class JsonListing:
@@ -94,29 +156,49 @@ class JsonListing:
             if not isinstance(record, Mapping):
                 rejected.append(Rejected("bad_record", f"record {i} is not an object"))
                 continue
-            code = record.get(keys["infoCode"])
+            raw_code = record.get(keys["infoCode"])
+            code = scalar(raw_code)
+            if raw_code is not None and code is None:
+                rejected.append(Rejected("bad_infocode", f"record {i} infoCode {raw_code!r}"[:200]))
+                continue
             if code in (None, ""):
-                rejected.append(Rejected("missing_infocode", f"record {i}"))
+                title = record.get(keys.get("title", ""))
+                named = f" titled {str(title).strip()[:60]!r}" if title else ""
+                rejected.append(
+                    Rejected("missing_infocode", f"record {i}{named} has no {keys['infoCode']!r}")
+                )
                 continue
             code = str(code).strip()
             if not INFO_CODE.fullmatch(code):
                 rejected.append(Rejected("bad_infocode", f"record {i} infoCode {code!r}"))
                 continue
             fields = {
-                name: str(record[key]).strip()
+                name: text.strip()
                 for name, key in keys.items()
-                if name not in ("infoCode", "url") and record.get(key) not in (None, "")
+                if name not in ("infoCode", "url") and (text := scalar(record.get(key)))
             }
-            url = record.get(keys["url"]) if "url" in keys else None
-            url = response.urljoin(str(url).strip()) if url else ""
+            url = scalar(record.get(keys["url"])) if "url" in keys else None
+            try:
+                url = response.urljoin(url.strip()) if url else ""
+            except ValueError:
+                url = ""
+            if url and urlsplit(url).scheme not in ("http", "https"):
+                url = ""  # a javascript: or data: "link": the post links the article instead
             entries.setdefault(code, Entry(code, url, fields))
         next_url = self.url(page + 1) if records else None
-        return Page(list(entries.values()), rejected, next_url)
+        return Page(list(entries.values()), rejected, next_url, len(records))
+
+    def culprit(self, page: Page) -> str:
+        """The catalog key to blame when ``page`` names no article."""
+        if page.seen:
+            key = self.feed.list_fields["infoCode"]
+            return f"list_fields.infoCode {key!r} gave no good infoCode in {page.seen} records"
+        return f"list_records {self.feed.list_records!r} held no record"
 
     def records(self, response: Response) -> list[Any]:
         try:
-            data: Any = json.loads(response.body)
-        except (ValueError, UnicodeDecodeError) as e:
+            data: Any = load_json(response)
+        except ValueError as e:
             raise ListingError(f"is not JSON ({e})") from None
         for step in self.path:
             if not isinstance(data, Mapping) or step not in data:

@@ -4,6 +4,8 @@ Every setting can be overridden with ``-s NAME=value`` on any command. The
 mirror's own settings come first, grouped; Scrapy's follow.
 """
 
+import os
+
 BOT_NAME = "news-mirror"
 
 SPIDER_MODULES: list[str] = []
@@ -19,10 +21,71 @@ MIRROR_KEEP_DAYS = 3
 MIRROR_RETRY_DROPPED_HOURS = 24
 # Seconds between progress lines in the log during a crawl; 0 turns them off.
 MIRROR_PROGRESS_INTERVAL = 30
+# On a backfill, listing pages fetched ahead of the next one, at most, when the
+# feed's page URLs count up (crawler/listingwalk.py); 0 walks page by page.
+MIRROR_LISTING_PREFETCH = 4
+# Python's garbage collector: start-up objects frozen out of collections and the
+# youngest generation collected every this many allocations (Python: 700);
+# 0 leaves it as Python sets it (crawler/extensions/collector.py).
+MIRROR_GC_THRESHOLD = 10000
+
+# --- The site (Jekyll) -----------------------------------------------------
+# Install the site's files (layouts, home page, feeds) into MIRROR_DIR and keep
+# them up to date; the title and description only seed _config.yml, which the
+# crawler writes once and never again (it is the user's).
+MIRROR_SITE_ENABLED = True
+MIRROR_SITE_TITLE = "新闻镜像"
+MIRROR_SITE_DESCRIPTION = ""
+
+# --- Scheduling -------------------------------------------------------------
+# One crawl, crawlall, rotate or schedule at a time on a MIRROR_DIR
+# (.mirror/run.lock); another exits with status 75. False lets several write
+# one mirror at once (each post is still written once). A fleet (REDIS_URL)
+# takes no lock.
+MIRROR_RUN_LOCK = True
+# In `scrapy schedule`, a feed that failed k runs in a row sits out the next
+# 2**(k-1) - 1 runs, but never more runs than fit in this many seconds.
+MIRROR_BACKOFF_MAX = 3600
+# `scrapy status` flags a feed QUIET when its runs found nothing new for longer
+# than MIRROR_QUIET_FACTOR times its longest such stretch of the past week, and
+# than MIRROR_QUIET_HOURS.
+MIRROR_QUIET_FACTOR = 2.0
+MIRROR_QUIET_HOURS = 6
+# Tests: an ISO 8601 time standing in for the clock in rotation and status.
+MIRROR_NOW = ""
 
 # --- The feed catalog -------------------------------------------------------
 # Empty: the catalog shipped in the package (crawler/feeds.yaml).
 NEWS_FEEDS_FILE = ""
+
+# --- A fleet of workers (SPEC §8) -------------------------------------------
+# Set (here, with -s, or in the environment) to make crawl, crawlall and
+# schedule workers of one shared crawl in this Redis: redis://[:password@]host:6379/0.
+# Empty: nothing imports or needs Redis.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# Every key the fleet keeps in Redis starts with this: one prefix per mirror.
+FLEET_KEY_PREFIX = "news-mirror"
+# "direct": this worker writes posts into MIRROR_DIR itself (the folder is
+# here, or shared); "redis": it hands them through Redis to `scrapy writer`
+# on the host that holds the mirror.
+MIRROR_WRITE = "direct"
+# A worker beats every FLEET_HEARTBEAT_INTERVAL s; one silent for
+# FLEET_WORKER_TIMEOUT s is dead, and what it held is done by the others.
+FLEET_HEARTBEAT_INTERVAL = 2.0
+FLEET_WORKER_TIMEOUT = 15.0
+# A worker that starts a feed less than this many seconds after the fleet
+# finished a run of it (started by `crawl` or `crawlall` on several hosts at
+# about the same time) has nothing to do: the listing is not read again.
+FLEET_RUN_GRACE = 10.0
+# Requests a worker takes from the shared queue at once (held as its own
+# until done: a killed worker's are done by the others).
+FLEET_PREFETCH = 4
+# How often an idle worker looks for work in the shared queue (s).
+FLEET_POLL_INTERVAL = 0.2
+# Seconds a Redis call may take before the worker gives Redis up.
+FLEET_REDIS_TIMEOUT = 10.0
+# Set by `scrapy schedule` on a fleet: the tick a crawl belongs to.
+FLEET_TICK = ""
 
 # --- Components -------------------------------------------------------------
 ITEM_PIPELINES = {
@@ -31,27 +94,57 @@ ITEM_PIPELINES = {
     "crawler.pipelines.write.WritePipeline": 300,
 }
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's lets dont_filter requests (all of ours) and redirects off the feed's hosts.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.offsite.FeedHostsMiddleware": 50,
+    "crawler.middlewares.retrybackoff.RetryBackoffMiddleware": 980,
     "crawler.middlewares.encoding.EncodingMiddleware": 950,
+    "crawler.middlewares.politeness.PolitenessMiddleware": 990,  # last before the download
+}
+ADDONS = {
+    "crawler.addons.fleet.FleetAddon": 0,  # only with REDIS_URL
+    "crawler.addons.identity.IdentityAddon": 0,  # USER_AGENT from MIRROR_CONTACT_URL
 }
 EXTENSIONS = {
+    "crawler.extensions.drift.SelectorDrift": 490,  # before the summary, which reads it
     "crawler.extensions.summary.FeedSummary": 500,
+    "crawler.extensions.site.SiteFiles": 600,
+    "crawler.extensions.collector.CollectorTuning": 700,
 }
 
 # --- Politeness and identity ------------------------------------------------
-USER_AGENT = "news-mirror/0.1 (+https://github.com/news-mirror/news-mirror)"
+# The user agent is "news-mirror/<version> (+MIRROR_CONTACT_URL)": set this to
+# a page where a site's owner can reach you. USER_AGENT, if set, wins.
+MIRROR_CONTACT_URL = "https://github.com/news-mirror/news-mirror"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0
+# Hold CONCURRENT_REQUESTS_PER_DOMAIN and DOWNLOAD_DELAY (and AutoThrottle's
+# delay) per host for every crawler of the process, and of the fleet together
+# (crawler/middlewares/politeness.py); Scrapy alone bounds each crawler.
+POLITENESS_ENABLED = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 DOWNLOAD_TIMEOUT = 30
+# A <meta http-equiv="refresh"> in a page is not followed: one in an article's
+# body (a planted redirect) would replace the article. HTTP redirects are.
+METAREFRESH_ENABLED = False
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
+# Retry n waits RETRY_BACKOFF_BASE * 2**(n-1) s (±25 %), at most RETRY_BACKOFF_MAX,
+# at least a 429/503's Retry-After; 0 retries at once (Scrapy's way).
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60.0
 
 # --- Scrapy -----------------------------------------------------------------
+# Outputs of one callback processed at once (Scrapy's default: 100). Scrapy
+# starts that many tasks for every response, and ours yield one item, or one
+# listing page's requests, through synchronous pipelines: 100 cost a fifth of
+# a backfill's CPU time for nothing (bench/, README "Performance").
+CONCURRENT_ITEMS = 8
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"

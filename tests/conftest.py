@@ -10,13 +10,16 @@ from urllib.request import urlopen
 import pytest
 import yaml
 
-from crawler.archive import POSTS_DIR, Post, parse
+from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, Post, parse
 from tests.utils.cmdline import PROJECT_ROOT, Result, run_scrapy
 
 DATA = Path(__file__).parent / "data"
 
-# Quick crawls: the loopback source needs no throttling to be polite.
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO"]
+# Quick crawls: the loopback source needs no throttling to be polite, nor
+# seconds of back-off before a retry (tests/test_politeness_identity.py has them).
+FAST = [
+    "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO", "-s", "RETRY_BACKOFF_BASE=0.05",
+]  # fmt: skip
 
 
 class ReplicaServer:
@@ -83,8 +86,13 @@ class Mirror:
             timeout=timeout,
         )
 
-    def posts(self, folder: str = POSTS_DIR) -> dict[str, Path]:
-        return {p.name: p for p in sorted((self.dir / folder).glob("*.md"))}
+    def posts(self, folder: str | None = None) -> dict[str, Path]:
+        """The post files in ``folder``; by default every post mirrored, in
+        ``_posts/`` or, rotated (SPEC §3.4), in ``old_post/``."""
+        folders = [folder] if folder else [OLD_POSTS_DIR, POSTS_DIR]
+        return {
+            p.name: p for f in folders for p in sorted((self.dir / f).glob("*.md"))
+        }
 
     def read(self, path: Path) -> Post:
         return parse(path.read_text("utf-8"), str(path))

@@ -186,6 +186,7 @@ def test_two_processes_on_one_mirror_write_each_post_once(clean_replica, mirror_
     args = [
         "crawlall", "-s", f"MIRROR_DIR={mirror.dir}",
         "-s", f"NEWS_FEEDS_FILE={mirror.catalog_path}", "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", "MIRROR_RUN_LOCK=False",  # both at once: no run lock (tests/test_schedule.py)
     ]  # fmt: skip
     procs = [popen_scrapy(*args, cwd=mirror.root) for _ in range(2)]
     outputs = [p.communicate(timeout=180) for p in procs]

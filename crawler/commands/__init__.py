@@ -37,6 +37,11 @@ def crawl_feeds(process: AsyncCrawlerProcess | CrawlerProcess, names: list[str])
     for crawler in crawlers:
         process.crawl(crawler)
     process.start()
+    return feed_results(crawlers)
+
+
+def feed_results(crawlers: list[Crawler]) -> list[FeedResult]:
+    """The outcome of each finished crawler, from its stats."""
     return [
         feed_summary(
             crawler.spidercls.name,

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from datetime import datetime
 
 from crawler.commands import ScrapyCommand, add_feeds_option, crawl_feeds, feed_names, print_results
+from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
+from crawler.rotation import Rotation
+from crawler.runlog import record_run
+from crawler.storage import settings_storage_problem
+
+logger = logging.getLogger(__name__)
 
 
 class Command(ScrapyCommand):
@@ -14,11 +23,48 @@ class Command(ScrapyCommand):
     def short_desc(self) -> str:
         return "Crawl every feed of the catalog (or --feeds) in one process"
 
+    def long_desc(self) -> str:
+        return (
+            "Crawl every feed of the catalog (or --feeds) in one process, then move "
+            "posts older than MIRROR_KEEP_DAYS to old_post/ and record the run in "
+            ".mirror/runs.jsonl. Exit status: 0, 1 if a feed failed outright, "
+            f"{EX_LOCKED} if another run holds the mirror's lock."
+        )
+
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         add_feeds_option(parser)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        assert self.crawler_process
+        assert self.crawler_process and self.settings is not None
         names = feed_names(opts.feeds, self.crawler_process.spider_loader.list())
-        self.exitcode = print_results(crawl_feeds(self.crawler_process, names))
+        problem = settings_storage_problem(self.settings)  # read-only, full: say so, touch nothing
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            self.exitcode = 1
+            return
+        try:
+            with run_lock(self.settings, "crawlall"):
+                start = datetime.now()
+                results = crawl_feeds(self.crawler_process, names)
+                self.exitcode = print_results(results)
+                rotated = self.rotate()
+                record_run(
+                    self.settings.get("MIRROR_DIR"), "crawlall", start, results,
+                    self.exitcode, rotated,
+                )  # fmt: skip
+        except MirrorLocked as e:
+            print(e, file=sys.stderr)
+            self.exitcode = EX_LOCKED
+
+    def rotate(self) -> int | None:
+        """Retention after the run (SPEC §3.4); the number of posts moved."""
+        assert self.settings is not None
+        try:
+            result = Rotation.from_settings(self.settings).rotate()
+        except (OSError, ValueError) as e:
+            logger.error("Rotation of %s failed: %s", self.settings.get("MIRROR_DIR"), e)
+            self.exitcode = self.exitcode or 1
+            return None
+        print(result.line(self.settings.getint("MIRROR_KEEP_DAYS")))
+        return result.moved

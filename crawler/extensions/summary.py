@@ -29,6 +29,7 @@ class FeedResult:
     dropped: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     failed: str = ""  # why the feed failed outright, or ""
+    reason: str = "finished"  # why the crawl closed (Scrapy's finish_reason)
 
     def line(self) -> str:
         def breakdown(counts: dict[str, int]) -> str:
@@ -63,20 +64,29 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
         },
     )
     article_errors = sum(v for k, v in s.errors.items() if k not in ("listing", "storage"))
+    # A fleet's worker (crawler.fleet) sees a share of the feed: no listing page
+    # at all, or a few articles, is no sign of a broken feed.
+    share = bool(stats.get("fleet/run"))
     if stats.get("mirror/storage_error"):
         s.failed = f"cannot write to {stats['mirror/storage_error']}"
-    elif s.pages == 0:
+    elif s.pages == 0 and not (share and "listing" not in s.errors):
         s.failed = "no listing page could be read"
     elif stats.get("mirror/empty_listing"):
-        s.failed = "no article found on the listing"
-    elif article_errors and not (s.new or s.known or s.filtered or s.dropped):
+        culprit = stats["mirror/empty_listing"]  # the selector or key at fault
+        s.failed = "no article found on the listing" + (
+            f" ({culprit})" if isinstance(culprit, str) else ""
+        )
+    elif stats.get("mirror/drift"):
+        s.failed = str(stats["mirror/drift"])  # crawler.extensions.drift
+    elif article_errors and not (s.new or s.known or s.filtered or s.dropped or share):
         s.failed = "every article failed"
-    elif s.dropped and len(s.dropped) == 1 and not (s.new or s.known) and sum(
+    elif s.dropped and len(s.dropped) == 1 and not (s.new or s.known or share) and sum(
         s.dropped.values()
     ) > 1:
         s.failed = f"every article dropped as {next(iter(s.dropped))}"
     elif reason not in ("finished", "shutdown"):
         s.failed = f"closed: {reason}"
+    s.reason = reason
     return s
 
 

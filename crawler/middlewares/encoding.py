@@ -5,7 +5,9 @@ cp1252, which turns undeclared GBK into mojibake. This middleware applies the
 feed's ``encoding`` when it sets one; otherwise, when nothing is declared (or
 the declared charset cannot decode the page while UTF-8 or GB18030 can), it
 decodes as UTF-8 if the bytes are valid UTF-8, else as GB18030 (a superset of
-GBK and GB2312).
+GBK and GB2312). A page whose non-ASCII bytes are all valid UTF-8 is read as
+UTF-8 whatever it declares (a page claiming GBK but written in UTF-8 would
+otherwise decode "successfully" into mojibake).
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ def declared_encoding(response: TextResponse) -> str | None:
     return declared
 
 
+def is_utf8_text(body: bytes) -> bool:
+    """Whether ``body`` has non-ASCII bytes and all of it is valid UTF-8."""
+    return not body.isascii() and decodes(body, "utf-8")
+
+
 class EncodingMiddleware:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -59,6 +66,11 @@ class EncodingMiddleware:
         if feed is not None and feed.encoding:
             return response.replace(encoding=feed.encoding)
         declared = declared_encoding(response)
+        if declared and declared != "utf-8" and is_utf8_text(response.body):
+            # Multi-byte text that is valid UTF-8 is UTF-8, whatever a page
+            # claims: GBK text that happens to be valid UTF-8 does not occur.
+            logger.debug("Page declares %s but is UTF-8 <%s>", declared, response.url)
+            return response.replace(encoding="utf-8")
         if declared and decodes(response.body, declared):
             return response
         for encoding in FALLBACKS:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.archive import CATEGORY_DIR, POSTS_DIR, Post, category_page, render, write_atomic
@@ -16,8 +17,27 @@ from crawler.items import Article
 logger = logging.getLogger(__name__)
 
 
-class StorageError(OSError):
-    """The mirror folder cannot take a post (full, read-only, gone)."""
+def post_of(item: Article) -> Post:
+    """The post a validated, cleaned article becomes."""
+    assert item.published is not None
+    return Post(
+        info_code=item.info_code,
+        title=item.title or "",
+        date=item.published,
+        category=item.category,
+        outlet=item.outlet or "",
+        body=item.body or "",
+        share_url=item.share_url,
+    )
+
+
+class StorageError(DropItem):
+    """The mirror folder cannot take a post (full, read-only, gone).
+
+    The article is dropped from this run only: the spider gives its claim
+    back, so the next run fetches it again. The error itself is logged once
+    per post by the pipeline, naming the path, without a traceback.
+    """
 
 
 class WritePipeline:
@@ -28,6 +48,7 @@ class WritePipeline:
         self.base_url = settings.get("MIRROR_BASE_URL")
         self.store = open_store(settings)
         self.categories: set[str] = set()
+        self.stopping = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WritePipeline:
@@ -39,16 +60,7 @@ class WritePipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        assert item.published is not None
-        post = Post(
-            info_code=item.info_code,
-            title=item.title or "",
-            date=item.published,
-            category=item.category,
-            outlet=item.outlet or "",
-            body=item.body or "",
-            share_url=item.share_url,
-        )
+        post = post_of(item)
         path = self.root / POSTS_DIR / post.filename
         try:
             written = self.store.commit(
@@ -63,8 +75,12 @@ class WritePipeline:
                 post.info_code, item.feed, e.filename or path, e.strerror or e,
             )
             self.crawler.stats.set_value("mirror/storage_error", str(e.filename or path))
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
-            raise StorageError(e.errno, e.strerror, str(e.filename or path)) from e
+            if not self.stopping:
+                self.stopping = True
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
+            raise StorageError(
+                f"cannot write {e.filename or path}: {e.strerror or e}", log_level="DEBUG"
+            ) from e
         if written is None:
             self.crawler.stats.inc_value("mirror/known")
             logger.debug("Post %s was written meanwhile by another crawl", post.info_code)

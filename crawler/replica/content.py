@@ -53,6 +53,9 @@ FEEDS: dict[str, FeedSpec] = {
             ("曲靖日报", "玉溪日报", "红河日报", "昭通日报", "保山日报"),
             "data.list",
         ),
+        # Not in the shipped catalog: an aggregate (`record`) through which
+        # alone a feed of 昆明日报 can be mirrored (tests/test_listings.py).
+        FeedSpec("kunming", "KMJH", ("昆明日报", "都市时报", "昆明信息港"), "record"),
     )
 }  # fmt: skip
 HTML_FEEDS = tuple(n for n, f in FEEDS.items() if f.listing == "html")

@@ -33,6 +33,8 @@ from crawler.replica.content import (
     html_attr,
     html_text,
 )
+from crawler.replica.hostile import PREFIXES as HOSTILE_PREFIXES
+from crawler.replica.hostile import Hostile, send_fault
 
 KINDS = ("listing", "share", "api", "list_api", "content", "robots", "other")
 ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
@@ -45,6 +47,7 @@ class Response:
     content_type: str
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    fault: str = ""  # reset | dataloss | stream: a broken answer (crawler.replica.hostile)
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -89,6 +92,7 @@ class Site:
 
     def __init__(self, source: Source):
         self.source = source
+        self.hostile = Hostile(source.now, Response)
 
     def respond(self, path: str, query: dict[str, list[str]], base: str) -> Response:
         def arg(name: str) -> str | None:
@@ -97,6 +101,12 @@ class Site:
 
         if path in ("/", "/index.html"):
             return self.home()
+        if path.startswith(HOSTILE_PREFIXES):  # the hostile feeds' pages, apart
+            return self.hostile.respond(path, query, base)
+        if path.startswith("/error/"):  # /error/500/…: a page that always fails so
+            code = path.split("/")[2]  # (a feed whose listing is broken, in tests)
+            if code.isdigit() and 400 <= int(code) <= 599:
+                return _error_page(int(code), "服务器错误")
         if path == "/robots.txt":
             return Response(200, "text/plain; charset=utf-8", ROBOTS_TXT.encode())
         if path.startswith("/category/") and path.endswith(".html"):
@@ -320,6 +330,8 @@ class Site:
             return _json({"records": records, "page": page})
         if layout == "nodeList":
             return _json({"code": 0, "nodeList": records})
+        if layout == "record":
+            return _json({"code": 0, "total": source.count(feed), "record": records})
         return _json({"code": 200, "data": {"list": records, "page": page}})
 
 
@@ -407,6 +419,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "finews-replica/1.0"
     sys_version = ""
     timeout = 30  # an idle keep-alive connection is closed after this
+    # Headers and body go out in two writes: without TCP_NODELAY the body waits
+    # for the client's delayed ACK (~40 ms), a latency the real source has not.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -437,6 +452,7 @@ class _Handler(BaseHTTPRequestHandler):
         # within the client's own send-to-receive span, so that max_in_flight
         # never counts more requests at once than the client really had.
         replica._enter(self.path, kind_of(url.path))
+        replica._saw_agent(self.headers.get("User-Agent") or "")
         try:
             if replica.latency_ms:
                 time.sleep(replica.latency_ms / 1000)
@@ -452,6 +468,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(response, head)
 
     def _send(self, response: Response, head: bool) -> None:
+        if response.fault:
+            send_fault(self, response)
+            return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
@@ -503,6 +522,7 @@ class Replica:
         self._by_kind: Counter[str] = Counter()
         self._in_flight = 0
         self._max_in_flight = 0
+        self._agents: Counter[str] = Counter()
 
     # Life -------------------------------------------------------------------
 
@@ -614,6 +634,10 @@ class Replica:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
 
+    def _saw_agent(self, agent: str) -> None:
+        with self._stats_lock:
+            self._agents[agent] += 1
+
     def _leave(self) -> None:
         with self._stats_lock:
             self._in_flight -= 1
@@ -628,6 +652,7 @@ class Replica:
                 "by_kind": {k: self._by_kind.get(k, 0) for k in KINDS},
                 "max_in_flight": self._max_in_flight,
                 "in_flight": self._in_flight,
+                "user_agents": dict(self._agents),
             }
 
     def reset_stats(self) -> None:
@@ -635,6 +660,7 @@ class Replica:
             self._requests = 0
             self._by_path.clear()
             self._by_kind.clear()
+            self._agents.clear()
             self._max_in_flight = self._in_flight
 
     def _control(self, path: str, query: dict[str, list[str]]) -> Response:

@@ -7,16 +7,14 @@ as its ``feed`` attribute.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotSupported
+from scrapy.exceptions import IgnoreRequest, NotSupported
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -24,7 +22,10 @@ from twisted.python.failure import Failure
 from crawler.catalog import ARTICLE_FIELDS, Feed
 from crawler.dedup import DedupStore, close_store, open_store
 from crawler.items import Article
-from crawler.listings import Entry, ListingError, listing_for
+from crawler.listings import Entry, ListingError, feed_hosts, listing_for, load_json, scalar
+from crawler.listingwalk import ListingWalk
+from crawler.pipelines.validate import FilteredOut
+from crawler.pipelines.write import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -34,22 +35,36 @@ LISTING_PRIORITY = 10  # the next listing page before the articles already found
 class FeedSpider(scrapy.Spider):
     feed: Feed
     store: DedupStore
+    left_out: set[str]
+    walks: dict[int, ListingWalk]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.store = open_store(crawler.settings)
+        spider.store = cls.dedup_store(crawler)
         spider.listing = listing_for(spider.feed)
         spider.resume = False
+        # Listing pages fetched ahead on a backfill (crawler.listingwalk); not in a
+        # fleet, whose workers share the requests of one walk.
+        spider.prefetch = (
+            0 if crawler.settings.get("REDIS_URL")
+            else crawler.settings.getint("MIRROR_LISTING_PREFETCH")
+        )
+        spider.walks = {}  # by first URL, when fetching ahead
+        spider.left_out = set()  # fetched this run and found of another outlet
         crawler.signals.connect(spider.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
         return spider
 
     @classmethod
+    def dedup_store(cls, crawler: Crawler) -> DedupStore:
+        """Where this spider claims articles and remembers outcomes."""
+        return open_store(crawler.settings)
+
+    @classmethod
     def allowed_hosts(cls, feed: Feed) -> list[str]:
-        urls = [*feed.start_urls, feed.list_api, feed.api]
-        return sorted({urlsplit(u).hostname or "" for u in urls if u} - {""})
+        return feed_hosts(feed)
 
     # -- listings -----------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
@@ -59,26 +74,54 @@ class FeedSpider(scrapy.Spider):
                 "Feed %s: the last listing walk was cut short; paging on to page %d",
                 self.name, self.feed.max_pages,
             )
-        for url in self.listing.first_urls():
-            yield self.listing_request(url, 1)
+        for i, url in enumerate(self.listing.first_urls()):
+            if self.prefetch:
+                self.walks[i] = ListingWalk(url, self.feed.max_pages, self.prefetch)
+            yield self.listing_request(url, 1, i if self.prefetch else None)
 
-    def listing_request(self, url: str, page: int) -> Request:
+    def listing_request(self, url: str, page: int, walk: int | None = None) -> Request:
         return Request(
             url,
             callback=self.parse_listing,
             errback=self.listing_failed,
-            cb_kwargs={"page": page},
+            cb_kwargs={"page": page} if walk is None else {"page": page, "walk": walk},
+            meta={} if walk is None else {"listing_url": url},
             priority=LISTING_PRIORITY,
             dont_filter=True,
         )
 
-    def parse_listing(self, response: Response, page: int) -> Iterator[Request]:
+    def parse_listing(
+        self, response: Response, page: int, walk: int | None = None
+    ) -> Iterator[Request]:
+        if walk is None:
+            yield from self.read_listing(response, page)
+        else:
+            yield from self.walk_on(walk, page, response.meta["listing_url"], response)
+
+    def walk_on(
+        self, index: int, page: int, url: str, outcome: Response | Failure
+    ) -> Iterator[Request]:
+        """Read the pages of a walk fetched ahead that are due now, in order."""
+        walk = self.walks[index]
+        if not walk.arrive(page, url, outcome):
+            return
+        for due, got in walk.ready():
+            if isinstance(got, Failure):
+                self.listing_error(got)
+            else:
+                yield from self.read_listing(got, due, index)
+
+    def read_listing(
+        self, response: Response, page: int, walk: int | None = None
+    ) -> Iterator[Request]:
         stats = self.crawler.stats
         stats.inc_value("mirror/pages")
         try:
             found = self.listing.parse(response, page)
         except (ListingError, NotSupported) as e:
             stats.inc_value("mirror/errors/listing")
+            if page == 1:
+                stats.set_value("mirror/empty_listing", str(e))
             logger.error(
                 "Listing page of feed %s cannot be read: %s <%s>", self.name, e, response.url
             )
@@ -90,32 +133,65 @@ class FeedSpider(scrapy.Spider):
                 self.name, rejected.reason, rejected.what, response.url,
             )
         if page == 1 and not found.entries:
-            stats.inc_value("mirror/empty_listing")
+            culprit = self.listing.culprit(found)
+            stats.set_value("mirror/empty_listing", culprit)
             logger.warning(
-                "Feed %s: no article found on listing <%s> (share_link %r%s)",
-                self.name, response.url, self.feed.share_link.pattern,
-                f", list_records {self.feed.list_records!r}" if self.feed.list_api else "",
+                "Feed %s: no article found on listing <%s>: %s", self.name, response.url, culprit
             )
         self.store.refresh()
         new = 0
+        oldest_new = False  # the page's last (oldest) article is new: a backfill
         for entry in found.entries:
-            outlet = entry.fields.get("outlet")
-            if outlet is not None and not self.feed.wants_outlet(outlet):
+            if entry.info_code in self.left_out:
+                continue  # fetched earlier in this run, another outlet's: counted then
+            if not self.wants(entry):
                 stats.inc_value("mirror/filtered")
                 continue
+            oldest_new = False
             if not self.store.claim(entry.info_code):
                 stats.inc_value("mirror/known")
                 continue
             new += 1
+            oldest_new = True
             yield self.article_request(entry)
         logger.debug(
             "Feed %s page %d: %d articles, %d new <%s>",
             self.name, page, len(found.entries), new, response.url,
         )
         if found.next_url and page < self.feed.max_pages and (new or self.resume):
-            yield self.listing_request(found.next_url, page + 1)
+            if walk is None:
+                yield self.listing_request(found.next_url, page + 1)
+                return
+            # Ahead only while the downloader could run short of articles to fetch.
+            short = self.queued() < 2 * self.crawler.settings.getint("CONCURRENT_REQUESTS")
+            likely_more = (self.resume or oldest_new) and short
+            ahead = self.walks[walk].follow(page, found.next_url, likely_more)
+            for number, url in ahead:
+                if number > page + 1:
+                    stats.inc_value("mirror/listing_prefetch/requests")
+                yield self.listing_request(url, number, walk)
 
-    def listing_failed(self, failure: Failure) -> None:
+    def queued(self) -> int:
+        """Requests waiting in the scheduler."""
+        stats = self.crawler.stats
+        return stats.get_value("scheduler/enqueued", 0) - stats.get_value("scheduler/dequeued", 0)
+
+    def wants(self, entry: Entry) -> bool:
+        """False for an entry the listing names as another outlet's (``outlets``)."""
+        outlet = entry.fields.get("outlet")
+        return outlet is None or self.feed.wants_outlet(outlet)
+
+    def listing_failed(self, failure: Failure) -> list[Request] | None:
+        request = failure.request
+        if "walk" not in request.cb_kwargs:
+            self.listing_error(failure)
+            return None
+        return list(self.walk_on(
+            request.cb_kwargs["walk"], request.cb_kwargs["page"], request.meta["listing_url"],
+            failure,
+        ))  # fmt: skip
+
+    def listing_error(self, failure: Failure) -> None:
         self.crawler.stats.inc_value("mirror/errors/listing")
         logger.error(
             "Listing page of feed %s failed: %s <%s>",
@@ -146,7 +222,7 @@ class FeedSpider(scrapy.Spider):
         self, response: Response, entry: Entry, share_url: str
     ) -> Iterator[Article]:
         try:
-            found = self.api_fields(response) if self.feed.api else self.page_fields(response)
+            found = self.article_fields(response)
         except ValueError as e:
             self.drop(entry.info_code, response.url, str(e))
             return
@@ -158,6 +234,10 @@ class FeedSpider(scrapy.Spider):
             share_url=share_url,
             **fields,
         )
+
+    def article_fields(self, response: Response) -> dict[str, str | None]:
+        """The fields the article's own page or content API gives (ValueError: unreadable)."""
+        return self.api_fields(response) if self.feed.api else self.page_fields(response)
 
     def page_fields(self, response: Response) -> dict[str, str | None]:
         if not isinstance(response, TextResponse):
@@ -176,16 +256,13 @@ class FeedSpider(scrapy.Spider):
 
     def api_fields(self, response: Response) -> dict[str, str | None]:
         try:
-            data = json.loads(response.body)
-        except (ValueError, UnicodeDecodeError):
+            data = load_json(response)
+        except ValueError:
             raise ValueError("bad_json") from None
         if not isinstance(data, Mapping):
             raise ValueError("bad_json")
-        found: dict[str, str | None] = {}
-        for name, key in self.feed.api_fields.items():
-            value = data.get(key)
-            found[name] = None if value is None else str(value)
-        return found
+        # A field of another JSON type (object, array, bool) counts as missing.
+        return {name: scalar(data.get(key)) for name, key in self.feed.api_fields.items()}
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request
@@ -196,7 +273,12 @@ class FeedSpider(scrapy.Spider):
             self.store.forget_drop(code)
         else:
             self.store.release(code)
-        kind = f"http_{status}" if status else type(failure.value).__name__
+        if status:
+            kind = f"http_{status}"
+        elif failure.check(IgnoreRequest):  # robots.txt, off the feed's hosts, redirect loop
+            kind = "refused"
+        else:
+            kind = type(failure.value).__name__
         self.crawler.stats.inc_value(f"mirror/errors/{kind}")
         logger.error(
             "Article %s of feed %s failed: %s <%s>",
@@ -215,13 +297,22 @@ class FeedSpider(scrapy.Spider):
 
     def item_dropped(self, item: Any, exception: BaseException, **kwargs: Any) -> None:
         if isinstance(item, Article):
-            self.store.forget_drop(item.info_code)
+            if isinstance(exception, FilteredOut):
+                self.left_out.add(item.info_code)
+                self.store.release(item.info_code)  # another feed may take it
+            elif isinstance(exception, StorageError):
+                self.store.release(item.info_code)  # not written: the next run takes it
+            else:
+                self.store.forget_drop(item.info_code)
 
     def item_failed(self, item: Any, **kwargs: Any) -> None:
         if isinstance(item, Article):
             self.store.release(item.info_code)
 
     def spider_closed(self, reason: str) -> None:
+        unread = sum(walk.unread for walk in self.walks.values())
+        if unread:
+            self.crawler.stats.set_value("mirror/listing_prefetch/unread", unread)
         if reason == "finished":
             self.store.end_walk(self.name)
         close_store(self.store)
