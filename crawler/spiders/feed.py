@@ -139,7 +139,7 @@ class FeedSpider(scrapy.Spider):
                 "Feed %s: no article found on listing <%s>: %s", self.name, response.url, culprit
             )
         self.store.refresh()
-        new = 0
+        new = pending = 0
         oldest_new = False  # the page's last (oldest) article is new: a backfill
         for entry in found.entries:
             if entry.info_code in self.left_out:
@@ -150,6 +150,8 @@ class FeedSpider(scrapy.Spider):
             oldest_new = False
             if not self.store.claim(entry.info_code):
                 stats.inc_value("mirror/known")
+                if not self.store.is_known(entry.info_code):
+                    pending += 1  # another feed of this run is fetching it: not mirrored yet
                 continue
             new += 1
             oldest_new = True
@@ -158,7 +160,7 @@ class FeedSpider(scrapy.Spider):
             "Feed %s page %d: %d articles, %d new <%s>",
             self.name, page, len(found.entries), new, response.url,
         )
-        if found.next_url and page < self.feed.max_pages and (new or self.resume):
+        if found.next_url and page < self.feed.max_pages and (new or pending or self.resume):
             if walk is None:
                 yield self.listing_request(found.next_url, page + 1)
                 return
