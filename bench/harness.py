@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.request import urlopen
 
 import yaml
+
+from crawler.replica.process import ReplicaProcess
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,47 +27,16 @@ def child_env() -> dict[str, str]:
     return env
 
 
-class ReplicaProcess:
-    """``python -m crawler.replica`` on a free loopback port, without faults."""
+class BenchReplica(ReplicaProcess):
+    """The replica without faults, at the benchmark's size and latency."""
 
     def __init__(self, articles: int, per_page: int, latency_ms: float, now: str):
         self.args = dict(articles=articles, per_page=per_page, latency_ms=latency_ms)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "crawler.replica", "--port", "0", "--no-faults",
-             "--articles", str(articles), "--per-page", str(per_page),
-             "--latency-ms", str(latency_ms), "--now", now],
-            cwd=PROJECT_ROOT, env=child_env(), stdout=subprocess.PIPE, text=True,
+        super().__init__(
+            "--no-faults", "--articles", str(articles), "--per-page", str(per_page),
+            "--latency-ms", str(latency_ms), "--now", now,
+            env=child_env(), timeout=30,
         )  # fmt: skip
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line.startswith("Replica serving at "):
-            self.stop()
-            raise RuntimeError(f"the replica did not start: {line!r}")
-        self.url = line.split()[-1].rstrip("/")
-
-    def get(self, path: str) -> Any:
-        with urlopen(f"{self.url}{path}", timeout=30) as r:
-            return json.loads(r.read())
-
-    def stats(self) -> dict[str, Any]:
-        return self.get("/_replica/stats")  # type: ignore[no-any-return]
-
-    def reset(self) -> None:
-        self.get("/_replica/reset")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        if self.proc.stdout:
-            self.proc.stdout.close()
-
-    def __enter__(self) -> ReplicaProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 def write_catalog(replica_url: str, feed: str, max_pages: int, path: Path) -> Path:
     """The shipped catalog pointed at the replica, ``feed`` reaching ``max_pages``."""

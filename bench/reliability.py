@@ -32,11 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from crawler.replica.process import ReplicaProcess
 from tests.faults import (  # noqa: E402
     as_dict,
     crash_trial,
     hostile_trial,
-    replica_process,
     rotate_crash_trial,
 )
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         rotate = rotate_crash_trial(work / "rotate", posts=args.rotate_posts,
                                     kills=args.rotate_kills, seed=seed, log=say)  # fmt: skip
         (work / "hostile").mkdir()
-        with replica_process() as replica:
+        with ReplicaProcess() as replica:
             hostile = hostile_trial(work / "hostile", replica)
 
     figures = {

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import (  # noqa: E402
     PROJECT_ROOT,
     Measure,
-    ReplicaProcess,
+    BenchReplica,
     measure,
     scrapy,
     settings_args,
@@ -188,7 +188,7 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 # --- Sections ----------------------------------------------------------------
 
 
-def ceiling(cfg: Config, replica: ReplicaProcess, now: str, work: Path) -> dict[str, Any]:
+def ceiling(cfg: Config, replica: BenchReplica, now: str, work: Path) -> dict[str, Any]:
     """Share pages per second a trivial client gets, on 1 and on ``concurrency``
     connections: every article of the feed once (once per 10 on 1 connection)."""
     from crawler.replica import Replica
@@ -210,7 +210,7 @@ def ceiling(cfg: Config, replica: ReplicaProcess, now: str, work: Path) -> dict[
 
 def backfill(cfg: Config, latency: float, now: str, work: Path, say: Any) -> dict[str, Any]:
     result: dict[str, Any] = {"latency_ms": latency}
-    with ReplicaProcess(cfg.articles, cfg.per_page, latency, now) as replica:
+    with BenchReplica(cfg.articles, cfg.per_page, latency, now) as replica:
         catalog = write_catalog(replica.url, cfg.feed, cfg.max_pages, work / "feeds.yaml")
         say(f"  replica ceiling at {latency:g} ms")
         result["replica_ceiling"] = ceiling(cfg, replica, now, work)
@@ -266,7 +266,7 @@ def ratios(result: dict[str, Any]) -> dict[str, float]:
 
 def profile_run(cfg: Config, now: str, work: Path) -> dict[str, Any]:
     """cProfile one 0 ms backfill of ours; the top functions by own time."""
-    with ReplicaProcess(cfg.articles, cfg.per_page, 0, now) as replica:
+    with BenchReplica(cfg.articles, cfg.per_page, 0, now) as replica:
         catalog = write_catalog(replica.url, cfg.feed, cfg.max_pages, work / "feeds.yaml")
         prof = work / "ours.prof"
         figures = run_ours(cfg, catalog, work / "mirror", work, profile=prof)
@@ -307,7 +307,7 @@ def startup(cfg: Config, now: str, work: Path, say: Any) -> dict[str, Any]:
     paths = make_archive(source, biggest, first, when)
     made_s = time.perf_counter() - t
     out: dict[str, Any] = {"generated_s": round(made_s, 1), "sizes": {}}
-    with ReplicaProcess(cfg.articles, cfg.per_page, 0, now) as replica:
+    with BenchReplica(cfg.articles, cfg.per_page, 0, now) as replica:
         catalog = write_catalog(replica.url, cfg.feed, cfg.max_pages, work / "feeds.yaml")
         for size in sizes:
             mirror = source if size == biggest else work / f"mirror-{size}"

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.request import urlopen
 
 import pytest
 import yaml
 
 from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, Post, parse
-from tests.utils.cmdline import PROJECT_ROOT, Result, run_scrapy
+from crawler.replica.process import ReplicaProcess
+from tests.utils.cmdline import Result, run_scrapy
 
 DATA = Path(__file__).parent / "data"
 
@@ -22,39 +19,8 @@ FAST = [
 ]  # fmt: skip
 
 
-class ReplicaServer:
+class ReplicaServer(ReplicaProcess):
     """The bundled replica of the source, run as its own process on a free port."""
-
-    def __init__(self, *args: str):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "crawler.replica", "--port", "0", *args],
-            cwd=PROJECT_ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert line.startswith("Replica serving at "), line
-        self.url = line.split()[-1].rstrip("/")
-
-    def get(self, path: str) -> object:
-        with urlopen(f"{self.url}{path}", timeout=10) as r:
-            return json.loads(r.read())
-
-    def stats(self) -> dict:
-        return self.get("/_replica/stats")  # type: ignore[return-value]
-
-    def reset(self) -> None:
-        self.get("/_replica/reset")
-
-    def publish(self, feed: str, n: int) -> list[str]:
-        return self.get(f"/_replica/publish?feed={feed}&n={n}")  # type: ignore[return-value]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        if self.proc.stdout:
-            self.proc.stdout.close()
 
 
 @pytest.fixture(scope="session")

@@ -18,21 +18,16 @@ reads back the files they write; nothing is mocked.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.request import urlopen
 
 import yaml
 
@@ -50,7 +45,8 @@ from crawler.cleaning import is_safe
 from crawler.dedup import STATE_DIR
 from crawler.replica.content import TZ
 from crawler.replica.hostile import CASES, LIST_JUNK, hostile_catalog
-from tests.utils.cmdline import PROJECT_ROOT, Result, popen_scrapy, run_scrapy
+from crawler.replica.process import ReplicaProcess
+from tests.utils.cmdline import Result, popen_scrapy, run_scrapy
 
 BASE_URL = "//finews.withounder.com"  # MIRROR_BASE_URL's default
 QUICK = [
@@ -61,52 +57,6 @@ HOSTILE_SETTINGS = [
     "-s", "DOWNLOAD_TIMEOUT=2", "-s", "DOWNLOAD_MAXSIZE=2000000",
     "-s", "RETRY_TIMES=1", "-s", "RETRY_BACKOFF_BASE=0.1",
 ]  # fmt: skip
-
-
-# --- The replica, as its own process ---------------------------------------------
-
-
-class ReplicaProcess:
-    """``python -m crawler.replica`` on a free loopback port."""
-
-    def __init__(self, *args: str):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "crawler.replica", "--port", "0", *args],
-            cwd=PROJECT_ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line.startswith("Replica serving at "):
-            self.stop()
-            raise RuntimeError(f"the replica did not start: {line!r}")
-        self.url = line.split()[-1].rstrip("/")
-
-    def get(self, path: str) -> Any:
-        with urlopen(f"{self.url}{path}", timeout=10) as r:
-            return json.loads(r.read())
-
-    def stats(self) -> dict[str, Any]:
-        return self.get("/_replica/stats")  # type: ignore[no-any-return]
-
-    def reset(self) -> None:
-        self.get("/_replica/reset")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        if self.proc.stdout:
-            self.proc.stdout.close()
-
-
-@contextmanager
-def replica_process(*args: str) -> Iterator[ReplicaProcess]:
-    replica = ReplicaProcess(*args)
-    try:
-        yield replica
-    finally:
-        replica.stop()
 
 
 def replica_catalog_file(url: str, path: Path, leave_out: tuple[str, ...] = ()) -> Path:
@@ -301,7 +251,7 @@ def crash_trial(
     # Some latency spreads the writes over seconds, so that kill points fall all along.
     replica_args = ("--articles", str(articles), "--per-page", str(per_page),
                     "--latency-ms", str(latency_ms))  # fmt: skip
-    with replica_process(*replica_args) as replica:
+    with ReplicaProcess(*replica_args) as replica:
         # qujingribao is cut out of yunnanxinwen's aggregate: which of the two
         # takes an article depends on timing, so the clean run would vary.
         catalog = replica_catalog_file(replica.url, workdir / "feeds.yaml", ("qujingribao",))
