@@ -263,6 +263,8 @@ class FileDedupStore(DedupStore):
     def is_known(self, info_code: str) -> bool:
         if info_code in self._mirrored:
             return True
+        if self.retry_dropped <= 0:
+            return False
         dropped = self._dropped.get(info_code)
         return dropped is not None and time.time() < dropped + self.retry_dropped
 
@@ -283,7 +285,7 @@ class FileDedupStore(DedupStore):
             try:
                 with self.locked():
                     self._catch_up()  # appending moves the offset past others' lines
-                    self._append(f"{info_code}\td\t{now:.3f}\n")
+                    self._append(f"{info_code}\td\t{int(now)}\n")  # rounded down
             except OSError as e:  # only a refetch is lost: not worth stopping for
                 logger.warning(
                     "Cannot record dropped article %s in %s: %s",
