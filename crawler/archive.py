@@ -241,13 +241,17 @@ def write_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` so that it is either absent, old, or complete.
 
     The text goes to a hidden temporary file in the same folder (Jekyll skips
-    dot-files) and is renamed into place.
+    dot-files), reaches the disk, and is renamed into place; the rename is
+    made durable too, so a power cut cannot leave an empty post behind an
+    index line that calls it mirrored.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{writer_id()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -255,4 +259,19 @@ def write_atomic(path: Path, text: str) -> Path:
         except OSError:
             pass
         raise
+    sync_dir(path.parent)
     return path
+
+
+def sync_dir(path: Path) -> None:
+    """Make the renames in the folder ``path`` durable (a power cut keeps them)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # a file system that cannot sync folders
+    finally:
+        os.close(fd)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import FILENAME, OLD_POSTS_DIR, POSTS_DIR
+from crawler.archive import FILENAME, OLD_POSTS_DIR, POSTS_DIR, sync_dir
 from crawler.catalog import load_catalog
 
 logger = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class Rotation:
             with contextlib.suppress(FileNotFoundError):
                 self._move(posts / name, old / name, result)
         for folder in (posts, old):
-            _sync_dir(folder)
+            sync_dir(folder)
         logger.info(result.line(self.keep_days))
         return result
 
@@ -156,16 +156,3 @@ class Rotation:
         os.rename(src, dst)
         result.moved += 1
 
-
-def _sync_dir(path: Path) -> None:
-    """Make the renames in ``path`` durable (a power cut keeps them)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
