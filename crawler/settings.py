@@ -51,6 +51,11 @@ MIRROR_BACKOFF_MAX = 3600
 # than MIRROR_QUIET_HOURS.
 MIRROR_QUIET_FACTOR = 2.0
 MIRROR_QUIET_HOURS = 6
+# .mirror/runs.jsonl keeps the runs of this many days; older ones are folded
+# into one summary line (runs and new posts per feed), so `scrapy status`
+# keeps its totals while the file stays small. 0 keeps every run. Status
+# judges QUIET feeds on the past week: keep at least 8.
+MIRROR_HISTORY_DAYS = 30
 # Tests: an ISO 8601 time standing in for the clock in rotation and status.
 MIRROR_NOW = ""
 

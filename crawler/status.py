@@ -28,7 +28,7 @@ from crawler.archive import FILENAME, OLD_POSTS_DIR, POSTS_DIR
 from crawler.backoff import FeedBackoff
 from crawler.lock import RunLock
 from crawler.rotation import now_from_settings
-from crawler.runlog import RunLog
+from crawler.runlog import SUMMARY, RunLog
 
 WEEK = timedelta(days=7)
 
@@ -110,6 +110,9 @@ class MirrorStatus:
 
     def _add(self, record: dict[str, Any]) -> None:
         start, end = _time(record["start"]), _time(record["end"])
+        if record.get("command") == SUMMARY:
+            self._add_summary(record, start)
+            return
         self.runs += 1
         self.first = self.first or record
         self.last = record
@@ -120,23 +123,42 @@ class MirrorStatus:
             h.runs += 1
             h.posts += int(outcome.get("new", 0))
             h.first_run = h.first_run or start
-            h.last_run = end
-            if outcome.get("failed"):
-                h.last_outcome = "FAILED"
-                h.failing_runs += 1
-            elif outcome.get("reason", "finished") != "finished":
-                h.last_outcome = "stopped"
-            else:
-                h.last_outcome = "ok"
-                h.failing_runs = 0
+            self._outcome(h, end, outcome)
             if outcome.get("new"):
                 if h.last_new is not None and end >= self.now - WEEK:
                     lull = end - h.last_new
                     h.longest_lull = max(lull, h.longest_lull or lull)
                 h.last_new = end
-            error = outcome.get("failed") or _breakdown(outcome.get("errors") or {})
-            if error:
-                h.last_error = (end, error)
+
+    def _outcome(self, h: FeedHealth, end: datetime, outcome: dict[str, Any]) -> None:
+        h.last_run = end
+        if outcome.get("failed"):
+            h.last_outcome = "FAILED"
+            h.failing_runs += 1
+        elif outcome.get("reason", "finished") != "finished":
+            h.last_outcome = "stopped"
+        else:
+            h.last_outcome = "ok"
+            h.failing_runs = 0
+        error = outcome.get("failed") or _breakdown(outcome.get("errors") or {})
+        if error:
+            h.last_error = (end, error)
+
+    def _add_summary(self, summary: dict[str, Any], start: datetime) -> None:
+        """The runs folded out of the history: totals and times, no outcomes."""
+        self.runs += int(summary["runs"])
+        self.first = self.first or summary
+        self.last = self.last or summary
+        for name, folded in summary["feeds"].items():
+            h = self.feeds.get(name)
+            if h is None:
+                h = self.feeds[name] = FeedHealth(name, in_catalog=False)
+            h.runs += int(folded["runs"])
+            h.posts += int(folded["new"])
+            h.first_run = h.first_run or start
+            self._outcome(h, _time(folded["last_run"]), folded.get("last") or {})
+            if folded.get("last_new"):
+                h.last_new = _time(folded["last_new"])
 
     def _judge(self, h: FeedHealth) -> None:
         if not h.in_catalog:

@@ -131,3 +131,47 @@ def test_status_of_a_mirror_never_crawled_touches_nothing(replica, mirror_factor
     assert "no run yet" in row(result.stdout, "kunmingribao")
     assert "Lock: free" in result.stdout
     assert not mirror.dir.exists()
+
+
+def test_old_runs_fold_into_one_line_and_status_keeps_its_totals(replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(replica, "kunmingribao", "dalidaily"))
+    log = RunLog(mirror.dir)
+    now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0)
+    # 60 days of runs every 6 hours: dalidaily's news stopped 20 days ago, and
+    # "gone" (since dropped from the catalog) ran only in the first 10 days.
+    def run(quarter: int) -> dict:
+        feeds = {"kunmingribao": 1, "dalidaily": 2 if quarter > 80 else 0}
+        if quarter > 200:
+            feeds["gone"] = 3
+        return record(now - timedelta(hours=6 * quarter), feeds)
+
+    for quarter in range(240, 0, -1):
+        log.append(run(quarter))
+    status = ("status", "-s", f"MIRROR_NOW={now.isoformat()}")
+    before = mirror.scrapy(*status).stdout
+    assert "Runs: 240 recorded" in before
+
+    crawl = mirror.scrapy("crawl", "kunmingribao")
+    assert crawl.returncode == 0, crawl.output
+    lines = [json.loads(x) for x in log.path.read_text("utf-8").splitlines()]
+    summary, kept, last = lines[0], lines[1:-1], lines[-1]
+    assert summary["command"] == "summary" and summary["runs"] == 240 - len(kept)
+    assert 119 <= len(kept) <= 120, "the runs of the last 30 days stay as they were"
+    assert kept == [run(quarter) for quarter in range(len(kept), 0, -1)]
+    gone = run(201)
+    assert summary["feeds"]["gone"] == {
+        "runs": 40, "new": 120, "last_run": gone["end"], "last_new": gone["end"],
+        "last": gone["feeds"]["gone"],
+    }  # fmt: skip
+    assert summary["feeds"]["dalidaily"]["new"] == 2 * summary["runs"]
+    assert last["command"] == "crawl" and last["feeds"]["kunmingribao"]["new"] > 0
+    assert log.fold(30) == 0, "folded once a day, not on every run"
+
+    after = mirror.scrapy(*status).stdout
+    since = before.splitlines()[1].split(";")[0].split(" since ")[1]
+    assert f"Runs: 241 recorded since {since};" in after
+    for feed in ("dalidaily", "gone"):
+        assert row(after, feed).split() == row(before, feed).split(), "totals, times survive"
+    assert "QUIET: nothing new for 20d" in row(after, "dalidaily")
+    posts = int(row(before, "kunmingribao").split()[1])
+    assert int(row(after, "kunmingribao").split()[1]) == posts + last["feeds"]["kunmingribao"]["new"]

@@ -47,7 +47,7 @@ class Command(ScrapyCrawlCommand):
                     if any(r.failed for r in results):  # as crawlall: 1 if the feed failed
                         self.exitcode = self.exitcode or 1
                     record_run(
-                        self.settings.get("MIRROR_DIR"), "crawl", start,
+                        self.settings, "crawl", start,
                         results, self.exitcode,
                     )  # fmt: skip
         except MirrorLocked as e:

@@ -50,7 +50,7 @@ class Command(ScrapyCommand):
                 self.exitcode = print_results(results)
                 rotated = self.rotate()
                 record_run(
-                    self.settings.get("MIRROR_DIR"), "crawlall", start, results,
+                    self.settings, "crawlall", start, results,
                     self.exitcode, rotated,
                 )  # fmt: skip
         except MirrorLocked as e:
