@@ -6,9 +6,10 @@ after Redis lost its state), then moves each handed-over post from
 ``…:posts`` to its own ``…:posts:writing:{writer}`` list (``BLMOVE``), writes
 it with :func:`crawler.archive.write_atomic` under the folder's dedup lock
 and index (:class:`~crawler.dedup.FileDedupStore`), and only then takes it
-off that list. A writer killed mid-post leaves the post on its list, and the
-next writer to start puts it back on ``…:posts``: nothing is lost, torn or
-written twice.
+off that list. A writer killed mid-post leaves the post on its list; once
+its heartbeat has expired, the next writer to start, or any writer still
+running (it looks on each heartbeat), puts it back on ``…:posts``: nothing is
+lost, torn or written twice.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ class PostWriter:
             client.scan_iter(match=f"{self.keys.writing}:*", count=100)
         )):  # fmt: skip
             writer_id = key.decode()[len(self.keys.writing) + 1 :]
-            if writer_id != self.worker.id and client.exists(self.keys.alive(writer_id)):
-                continue
+            if writer_id == self.worker.id or client.exists(self.keys.alive(writer_id)):
+                continue  # its own list, or a writer still beating
             while self.worker.call("orphans", lambda k=key: client.lmove(
                 k, self.keys.posts, "RIGHT", "LEFT"
             )):  # fmt: skip
@@ -134,6 +135,7 @@ class PostWriter:
                         self.worker.where,
                     )
                     seed_posts(self.worker, self.local, "writer")
+                self.take_back_orphans()  # a writer killed since we started
                 last_beat = now
             if not self.write_next(0 if once else poll) and once:
                 break

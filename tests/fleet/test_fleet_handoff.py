@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import time
+
 from crawler.archive import parse
 from tests.conftest import DATA, Mirror, replica_feeds
 from tests.fleet.conftest import fleet_args, finish, start_worker
@@ -54,3 +57,45 @@ def test_posts_handed_through_redis_are_written_once_by_the_writer(replica, redi
     assert "posts waiting to be written: 0" in status.stdout
     third = scrapy(mirror, redis_url, "writer", "--once")
     assert "0 posts written" in third.stdout
+
+
+def test_what_a_killed_writer_was_writing_is_written_once_by_another(replica, redis_url,
+                                                                     redis_server, tmp_path):  # fmt: skip
+    mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao", "yunnanribao"))
+    handoff = ("-s", "MIRROR_WRITE=redis", "-s", f"MIRROR_DIR={tmp_path / 'worker-host'}")
+    assert scrapy(mirror, redis_url, "writer", "--once").returncode == 0
+    workers = [start_worker(mirror, redis_url, "crawlall", extra=handoff) for _ in range(2)]
+    assert [finish(w) for w in workers] == [0, 0], workers[0].output[-3000:]
+    client = redis_server.client()
+    queue, writing = "news-mirror:posts", "news-mirror:posts:writing"
+    assert client.llen(queue) == 80
+
+    # A writer killed mid-post leaves what it took on its own list. "ghost"
+    # died just now: its heartbeat has not expired yet, so a writer starting
+    # now leaves its posts alone, and must take them back once it expires.
+    for _ in range(3):
+        client.lmove(queue, f"{writing}:ghost", "LEFT", "RIGHT")
+    client.set("news-mirror:alive:ghost", "1", px=2000)
+    # A real writer, killed with SIGKILL while it writes.
+    killed = start_worker(mirror, redis_url, "writer")
+    while len(mirror.posts()) < 10 and killed.proc.poll() is None:
+        time.sleep(0.005)
+    killed.proc.send_signal(signal.SIGKILL)
+    assert finish(killed) == -signal.SIGKILL
+
+    survivor = start_worker(mirror, redis_url, "writer")
+    deadline = time.monotonic() + 60
+    while len(mirror.posts()) < 80 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivor.proc.send_signal(signal.SIGTERM)
+    assert finish(survivor) == 0, survivor.output[-3000:]
+    assert "Queued again 3 posts a stopped writer had not finished" in survivor.output
+
+    posts = mirror.posts()
+    assert len(posts) == 80
+    for name, path in posts.items():  # whole, readable posts
+        assert parse(path.read_text("utf-8"), name).info_code in name
+    index = (mirror.dir / ".mirror" / "index").read_text("utf-8").splitlines()
+    assert sorted(index) == sorted(set(index)) and len(index) == 80, "each written once"
+    assert not list(mirror.dir.rglob(".*.tmp"))
+    assert client.llen(queue) == 0 and not list(client.scan_iter(match=f"{writing}:*"))
