@@ -98,6 +98,8 @@ class PolitenessMiddleware:
         self.limit = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
         self.delay = settings.getfloat("DOWNLOAD_DELAY")
         self.per_host = settings.getdict("DOWNLOAD_SLOTS")
+        self.autothrottle = settings.getbool("AUTOTHROTTLE_ENABLED")
+        self.start_delay = max(self.delay, settings.getfloat("AUTOTHROTTLE_START_DELAY"))
         self.fleet = fleet
         self.held: dict[Request, tuple[HostGate, str | None]] = {}
 
@@ -122,10 +124,11 @@ class PolitenessMiddleware:
         own = self.per_host.get(key) or {}
         limit = int(own.get("concurrency", self.limit))
         delay = float(own.get("delay", self.delay))
-        engine = self.crawler.engine
-        slot = engine.downloader.slots.get(key) if engine is not None else None
-        if slot is not None and self.crawler.settings.getbool("AUTOTHROTTLE_ENABLED"):
-            delay = max(delay, slot.delay)
+        if self.autothrottle:
+            engine = self.crawler.engine
+            slot = engine.downloader.slots.get(key) if engine is not None else None
+            # A host's first request has no slot yet: AutoThrottle's start delay.
+            delay = max(delay, slot.delay if slot is not None else self.start_delay)
         return limit, delay
 
     async def process_request(self, request: Request) -> None:
