@@ -69,6 +69,10 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
     share = bool(stats.get("fleet/run"))
     if stats.get("mirror/storage_error"):
         s.failed = f"cannot write to {stats['mirror/storage_error']}"
+    elif reason not in ("finished", "shutdown"):
+        # Closed early (Redis lost, a CLOSESPIDER_* limit): that is the cause,
+        # whatever it left unread.
+        s.failed = f"closed: {reason}"
     elif s.pages == 0 and not (share and "listing" not in s.errors):
         s.failed = "no listing page could be read"
     elif stats.get("mirror/empty_listing"):
@@ -84,8 +88,6 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
         s.dropped.values()
     ) > 1:
         s.failed = f"every article dropped as {next(iter(s.dropped))}"
-    elif reason not in ("finished", "shutdown"):
-        s.failed = f"closed: {reason}"
     s.reason = reason
     return s
 
