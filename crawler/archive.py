@@ -237,21 +237,22 @@ def is_stale_temp(path: Path, max_age: float = 600) -> bool:
         return False
 
 
-def write_atomic(path: Path, text: str) -> Path:
+def write_atomic(path: Path, text: str, durable: bool = True) -> Path:
     """Write ``text`` to ``path`` so that it is either absent, old, or complete.
 
     The text goes to a hidden temporary file in the same folder (Jekyll skips
-    dot-files), reaches the disk, and is renamed into place; the rename is
-    made durable too, so a power cut cannot leave an empty post behind an
-    index line that calls it mirrored.
+    dot-files) and is renamed into place. ``durable``: the file reaches the
+    disk before the rename, and the rename after it, so a power cut cannot
+    leave an empty post behind an index line that calls it mirrored.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{writer_id()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -259,7 +260,8 @@ def write_atomic(path: Path, text: str) -> Path:
         except OSError:
             pass
         raise
-    sync_dir(path.parent)
+    if durable:
+        sync_dir(path.parent)
     return path
 
 

@@ -32,12 +32,13 @@ logger = logging.getLogger(__name__)
 
 
 class PostWriter:
-    def __init__(self, worker: Worker, local: FileDedupStore):
+    def __init__(self, worker: Worker, local: FileDedupStore, durable: bool = True):
         self.worker = worker
         self.keys = worker.keys
         self.local = local
         self.root = local.root
         self.mine = f"{self.keys.writing}:{worker.id}"
+        self.durable = durable
         self.written = 0
         self.known = 0
         self.rejected = 0
@@ -48,7 +49,7 @@ class PostWriter:
         local = FileDedupStore(
             settings.get("MIRROR_DIR"), settings.getfloat("MIRROR_RETRY_DROPPED_HOURS")
         )
-        return cls(worker, local)
+        return cls(worker, local, settings.getbool("MIRROR_FSYNC"))
 
     def start(self) -> None:
         self.worker.ping()
@@ -109,7 +110,7 @@ class PostWriter:
             logger.error("Dropped a handed-over post that is not one: %s", e)
             return
         path = self.root / rel
-        written = self.local.commit(code, lambda: write_atomic(path, text))
+        written = self.local.commit(code, lambda: write_atomic(path, text, self.durable))
         if written is None:
             self.known += 1
             logger.debug("Post %s is in the mirror already", code)

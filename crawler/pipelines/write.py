@@ -46,6 +46,7 @@ class WritePipeline:
         self.crawler = crawler
         self.root = Path(settings.get("MIRROR_DIR"))
         self.base_url = settings.get("MIRROR_BASE_URL")
+        self.durable = settings.getbool("MIRROR_FSYNC")
         self.store = open_store(settings)
         self.categories: set[str] = set()
         self.stopping = False
@@ -64,7 +65,8 @@ class WritePipeline:
         path = self.root / POSTS_DIR / post.filename
         try:
             written = self.store.commit(
-                post.info_code, lambda: write_atomic(path, render(post, self.base_url))
+                post.info_code,
+                lambda: write_atomic(path, render(post, self.base_url), self.durable),
             )
             if written:
                 self.write_category(post)
