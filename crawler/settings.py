@@ -133,7 +133,8 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0
 # Hold CONCURRENT_REQUESTS_PER_DOMAIN and DOWNLOAD_DELAY (and AutoThrottle's
 # delay) per host for every crawler of the process, and of the fleet together
-# (crawler/middlewares/politeness.py); Scrapy alone bounds each crawler.
+# (crawler/middlewares/politeness.py); Scrapy alone bounds each crawler. The
+# delay is then a minimum between two requests (DOWNLOAD_DELAY_JITTER is off).
 POLITENESS_ENABLED = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5

@@ -124,9 +124,14 @@ class PolitenessMiddleware:
         own = self.per_host.get(key) or {}
         limit = int(own.get("concurrency", self.limit))
         delay = float(own.get("delay", self.delay))
+        engine = self.crawler.engine
+        slot = engine.downloader.slots.get(key) if engine is not None else None
+        if slot is not None:
+            # Requests leave in the order and at the times the gate grants
+            # them: the download slot's random jitter on top would hold one
+            # past its turn, to reach the host just before another worker's.
+            slot.jitter = 0
         if self.autothrottle:
-            engine = self.crawler.engine
-            slot = engine.downloader.slots.get(key) if engine is not None else None
             # A host's first request has no slot yet: AutoThrottle's start delay.
             delay = max(delay, slot.delay if slot is not None else self.start_delay)
         return limit, delay

@@ -522,6 +522,8 @@ class Replica:
         self._by_kind: Counter[str] = Counter()
         self._in_flight = 0
         self._max_in_flight = 0
+        self._last_arrival: float | None = None
+        self._min_gap: float | None = None
         self._agents: Counter[str] = Counter()
 
     # Life -------------------------------------------------------------------
@@ -633,6 +635,11 @@ class Replica:
             self._by_kind[kind] += 1
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            now = time.monotonic()
+            if self._last_arrival is not None:
+                gap = now - self._last_arrival
+                self._min_gap = gap if self._min_gap is None else min(self._min_gap, gap)
+            self._last_arrival = now
 
     def _saw_agent(self, agent: str) -> None:
         with self._stats_lock:
@@ -644,7 +651,8 @@ class Replica:
 
     def stats(self) -> dict[str, Any]:
         """Requests served (``/_replica/*`` aside): total, by path, by kind,
-        and how many were being handled at once, at most and now."""
+        how many were being handled at once, at most and now, and the
+        shortest time between two arrivals (seconds; None under two)."""
         with self._stats_lock:
             return {
                 "requests": self._requests,
@@ -652,6 +660,7 @@ class Replica:
                 "by_kind": {k: self._by_kind.get(k, 0) for k in KINDS},
                 "max_in_flight": self._max_in_flight,
                 "in_flight": self._in_flight,
+                "min_gap": self._min_gap,
                 "user_agents": dict(self._agents),
             }
 
@@ -662,6 +671,7 @@ class Replica:
             self._by_kind.clear()
             self._agents.clear()
             self._max_in_flight = self._in_flight
+            self._last_arrival = self._min_gap = None
 
     def _control(self, path: str, query: dict[str, list[str]]) -> Response:
         if path == "/_replica/stats":
