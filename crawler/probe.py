@@ -2,8 +2,9 @@
 
 :class:`ProbeSpider` is the feed's own spider (listing parsers, article
 requests, field extraction) with three differences: it reads only the first
-listing page and its first article (the next ones when the first belong to
-outlets the feed leaves out), it claims nothing in a dedup store
+listing page (of the next start URL too, while none has given an article)
+and its first article (the next ones when the first belong to outlets the
+feed leaves out), it claims nothing in a dedup store
 (:class:`NullStore`; the mirror's ``.mirror/`` is not even opened), and its
 items go through the validate and clean pipelines only, never the writer.
 What it saw is kept in a :class:`ProbeReport` that the command prints.
@@ -129,8 +130,13 @@ class ProbeReport:
         self.feed = feed
         self.root = Path(mirror_dir)
         self.base_url = base_url
-        self.listing: ListingProbe | None = None
+        self.listings: list[ListingProbe] = []  # one per start URL tried, in order
         self.articles: list[ArticleProbe] = []
+
+    @property
+    def listing(self) -> ListingProbe | None:
+        """The listing the articles come from: the last one tried."""
+        return self.listings[-1] if self.listings else None
 
     def article(self, info_code: str) -> ArticleProbe | None:
         for probe in reversed(self.articles):
@@ -180,8 +186,8 @@ class ProbeReport:
     def lines(self) -> Iterator[str]:
         feed = self.feed
         yield f"Feed {feed.name}: {kind_of(feed)}"
-        if self.listing is not None:
-            yield from self.listing_lines(self.listing)
+        for listing in self.listings:
+            yield from self.listing_lines(listing)
         for probe in self.articles:
             yield from self.article_lines(probe)
         problem = self.problem
@@ -316,6 +322,7 @@ class ProbeSpider(FeedSpider):
     custom_settings = PROBE_SETTINGS
     report: ProbeReport
     candidates: list[Entry]  # the listing's articles of the feed's outlets, not yet tried
+    start_urls_left: list[str]
 
     @classmethod
     def dedup_store(cls, crawler: Crawler) -> DedupStore:
@@ -334,10 +341,22 @@ class ProbeSpider(FeedSpider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
-        yield self.listing_request(self.listing.first_urls()[0], 1)
+        self.start_urls_left = self.listing.first_urls()
+        for request in self.next_listing():
+            yield request
+
+    def next_listing(self) -> Iterator[Request]:
+        """The next start URL's first page, while no listing has given an article."""
+        if self.start_urls_left and not any(x.wanted for x in self.report.listings):
+            yield self.listing_request(self.start_urls_left.pop(0), 1)
 
     def parse_listing(self, response: Response, page: int) -> Iterator[Request]:
-        self.report.listing = listing = ListingProbe(response.url, response.status)
+        yield from self.read_listing(response, page)
+        yield from self.next_listing()
+
+    def read_listing(self, response: Response, page: int) -> Iterator[Request]:
+        listing = ListingProbe(response.url, response.status)
+        self.report.listings.append(listing)
         listing.fetched = (
             f"HTTP {response.status}, {len(response.body)} bytes, "
             f"{encoding_of(response, self.feed)}"
@@ -358,9 +377,10 @@ class ProbeSpider(FeedSpider):
         if self.candidates and len(self.report.articles) < MAX_ARTICLES:
             yield self.article_request(self.candidates.pop(0))
 
-    def listing_failed(self, failure: Failure) -> None:
-        self.report.listing = ListingProbe(failure.request.url, error=describe(failure))
-        super().listing_failed(failure)
+    def listing_failed(self, failure: Failure) -> list[Request] | None:
+        self.report.listings.append(ListingProbe(failure.request.url, error=describe(failure)))
+        super().listing_failed(failure)  # logged and counted; a probe walks no further
+        return list(self.next_listing())
 
     def parse_article(
         self, response: Response, entry: Entry, share_url: str

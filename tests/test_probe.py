@@ -217,3 +217,20 @@ def test_probe_usage_errors(replica, mirror_factory):
         result.stderr
     )
     assert "probe" in mirror.scrapy("-h").stdout
+
+
+def test_probe_goes_on_to_the_next_start_url_while_none_gives_an_article(clean, mirror_factory):
+    gone = f"{clean.url}/category/nosuchfeed.html"
+    catalog = replica_feeds(clean, "kunmingribao")
+    good = catalog["feeds"]["kunmingribao"]["start_urls"][0]
+    catalog["feeds"]["kunmingribao"]["start_urls"] = [gone, good, f"{clean.url}/category/third.html"]
+    mirror = mirror_factory(catalog)
+    clean.reset()
+    result = mirror.scrapy("probe", "kunmingribao")
+    assert result.returncode == 0, result.output
+    out = result.stdout
+    assert f"Listing <{gone}>\n  cannot be used: HTTP 404" in out
+    assert f"Listing <{good}>" in out and out.index(gone) < out.index(good)
+    assert "third.html" not in out, "a listing gave articles: no more start URLs"
+    assert out.rstrip().splitlines()[-1].startswith("OK: feed kunmingribao yields articles")
+    assert clean.stats()["by_kind"]["listing"] == 2
