@@ -88,13 +88,15 @@ return out
 # KEYS: workers; ARGV: prefix
 # Queues again what dead workers held (an article only while its claim is
 # still theirs), marks runs whose start a dead worker left unfinished as cut
-# short, and forgets the dead. -> how many requests were queued again
+# short, and forgets the dead. -> {requests queued again, dead worker ids...}
 RECOVER = """
 local prefix = ARGV[1]
 local claims = prefix .. ':claims'
 local requeued = 0
+local dead = {}
 for _, w in ipairs(redis.call('HKEYS', KEYS[1])) do
   if redis.call('EXISTS', prefix .. ':alive:' .. w) == 0 then
+    table.insert(dead, w)
     local held = redis.call('HGETALL', prefix .. ':held:' .. w)
     for i = 1, #held, 2 do
       local field, value = held[i], held[i + 1]
@@ -127,7 +129,8 @@ for _, w in ipairs(redis.call('HKEYS', KEYS[1])) do
     redis.call('HDEL', KEYS[1], w)
   end
 end
-return requeued
+table.insert(dead, 1, requeued)
+return dead
 """
 
 # KEYS: run, walk, walked, last tick, held (mine), dupefilter, ended, members

@@ -156,7 +156,7 @@ class Worker:
             if self.role != "worker":
                 self.client.hdel(self.registry, self.id)
                 return
-            self.scripts["RECOVER"](keys=[self.keys.workers], args=[self.keys.prefix])
+            self._recover()  # what it held itself, and what dead workers held
         except REDIS_ERRORS as e:
             logger.warning("Could not sign worker %s off at %s: %s", self.id, self.where, e)
 
@@ -184,14 +184,19 @@ class Worker:
 
     def recover(self) -> int:
         """Queue again what dead workers held; how many requests."""
-        n = self.call("recover", lambda: self.scripts["RECOVER"](
+        return self.call("recover", self._recover)
+
+    def _recover(self) -> int:
+        requeued, *dead = self.scripts["RECOVER"](
             keys=[self.keys.workers], args=[self.keys.prefix]
-        ))  # fmt: skip
-        if n:
+        )
+        others = sorted(w.decode() for w in dead if w.decode() != self.id)
+        if others:
             logger.warning(
-                "Queued again %d requests held by workers that stopped beating", n
+                "Queued again %d requests held by workers that stopped beating: %s",
+                requeued, ", ".join(others),
             )
-        return int(n)
+        return int(requeued)
 
     def finished(self, feed: str, run_id: str) -> bool:
         """Whether the feed's run ``run_id`` is over for the whole fleet (ends it if so)."""
