@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 
@@ -84,12 +85,21 @@ def test_what_a_killed_writer_was_writing_is_written_once_by_another(replica, re
     assert finish(killed) == -signal.SIGKILL
 
     survivor = start_worker(mirror, redis_url, "writer")
+
+    def pending() -> bool:  # posts to write, or a dead writer's list not taken back yet
+        return len(mirror.posts()) < 80 or bool(
+            client.llen(queue) or list(client.scan_iter(match=f"{writing}:*"))
+        )
+
     deadline = time.monotonic() + 60
-    while len(mirror.posts()) < 80 and time.monotonic() < deadline:
+    while pending() and time.monotonic() < deadline:
         time.sleep(0.05)
     survivor.proc.send_signal(signal.SIGTERM)
     assert finish(survivor) == 0, survivor.output[-3000:]
-    assert "Queued again 3 posts a stopped writer had not finished" in survivor.output
+    # The ghost's 3 (with, in the same sweep, the killed writer's post if it died mid-post).
+    taken = re.findall(r"Queued again (\d+) posts a stopped writer had not finished",
+                       survivor.output)  # fmt: skip
+    assert sum(map(int, taken)) >= 3, survivor.output[-3000:]
 
     posts = mirror.posts()
     assert len(posts) == 80
