@@ -39,9 +39,9 @@ def test_three_workers_together_keep_the_delay(replica, redis_url, tmp_path):
     # One start every `delay` for the fleet: three workers on their own would
     # take a third of this.
     assert span >= (requests - 1) * delay * 0.95, (span, requests)
-    # And no two requests closer than that at the source (half of it, for a
-    # loaded machine's timing; bunched requests arrive within milliseconds).
-    assert stats["min_gap"] >= delay / 2, stats["min_gap"]
+    # And no two requests much closer than that at the source (a third of it,
+    # for a loaded machine's timing; bunched requests came within 15 ms).
+    assert stats["min_gap"] >= delay / 3, stats["min_gap"]
     shares = [int(re.search(r"Feed summary: kunmingribao: (\d+) new", w.output)[1])
               for w in workers]  # fmt: skip
     assert sum(shares) == 40 and sum(1 for s in shares if s) >= 2, shares
@@ -71,7 +71,7 @@ def test_three_workers_together_keep_autothrottles_delay(tmp_path, redis_url):
     # delay for each worker's first request). Measured here: 8.1-9.0 s for 54
     # requests; 7.0 s with the leases blind to AutoThrottle's delay.
     assert span >= (stats["requests"] - 1) * 0.15 * 0.95, (span, stats["requests"])
-    # No two closer than that at the source (half, for a loaded machine's
-    # timing): with Scrapy's download jitter on top of the leases, a worker's
-    # request was held past its turn and reached the host 4 ms after another's.
-    assert stats["min_gap"] >= 0.15 / 2, stats["min_gap"]
+    # No two much closer than that at the source (a third, for a loaded
+    # machine's timing): with Scrapy's download jitter on top of the leases, a
+    # worker's request was held past its turn and came 4 ms after another's.
+    assert stats["min_gap"] >= 0.15 / 3, stats["min_gap"]
