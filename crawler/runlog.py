@@ -264,7 +264,12 @@ def record_run(
     log = RunLog(settings.get("MIRROR_DIR"))
     try:
         log.append(record)
-        log.fold(settings.getfloat("MIRROR_HISTORY_DAYS"))
     except OSError as e:
         logger.error("Cannot record the run in %s: %s", log.path, e)
+        return record
+    try:
+        log.fold(settings.getfloat("MIRROR_HISTORY_DAYS"))
+    except (OSError, KeyError, TypeError, ValueError, AttributeError) as e:
+        # A summary line edited into another shape: the history stays as it is.
+        logger.warning("Cannot fold old runs of the run history %s: %r", log.path, e)
     return record

@@ -175,3 +175,21 @@ def test_old_runs_fold_into_one_line_and_status_keeps_its_totals(replica, mirror
     assert "QUIET: nothing new for 20d" in row(after, "dalidaily")
     posts = int(row(before, "kunmingribao").split()[1])
     assert int(row(after, "kunmingribao").split()[1]) == posts + last["feeds"]["kunmingribao"]["new"]
+
+
+def test_a_summary_line_of_another_shape_is_left_alone(tmp_path, caplog):
+    from scrapy.settings import Settings
+
+    from crawler.runlog import record_run
+
+    log = RunLog(tmp_path)
+    log.append({"id": "summary", "command": "summary", "runs": "many", "start": "x",
+                "end": "y", "feeds": {}})  # fmt: skip
+    old = record(datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=90), {"kunmingribao": 1})
+    log.append(old)
+    before = log.path.read_bytes()
+    settings = Settings({"MIRROR_DIR": str(tmp_path), "MIRROR_HISTORY_DAYS": 30})
+    new = record_run(settings, "crawl", datetime.now(), [], 0)
+    assert log.path.read_bytes() == before + (json.dumps(new, ensure_ascii=False,
+                                                         separators=(",", ":")) + "\n").encode()
+    assert "Cannot fold old runs of the run history" in caplog.text
