@@ -64,7 +64,9 @@ class DedupStore(ABC):
 
     @abstractmethod
     def begin_walk(self, feed: str) -> bool:
-        """Mark a listing walk as started; True if the last one was cut short."""
+        """Mark a listing walk as started; True if it must page on past known
+        pages: the last one was cut short, or none of the feed's has finished
+        (a new feed's first walk backfills, whatever other feeds mirrored)."""
 
     @abstractmethod
     def end_walk(self, feed: str) -> None:
@@ -89,6 +91,7 @@ class FileDedupStore(DedupStore):
         self._mutex = threading.Lock()
         self.state.mkdir(parents=True, exist_ok=True)
         (self.state / "walks").mkdir(exist_ok=True)
+        (self.state / "walked").mkdir(exist_ok=True)
         self._lock_file = open(self.state / "index.lock", "a+b")  # noqa: SIM115
         with self.locked():
             self._load()
@@ -316,11 +319,12 @@ class FileDedupStore(DedupStore):
             marker.write_text(f"{os.getpid()} {time.time():.0f}\n")
         except OSError as e:  # the posts will fail to write too, and say so
             logger.warning("Cannot mark the walk of feed %s in %s: %s", feed, marker, e.strerror)
-        return cut_short
+        return cut_short or not (self.state / "walked" / feed).exists()
 
     def end_walk(self, feed: str) -> None:
         marker = self._walk_marker(feed)
         try:
+            (self.state / "walked" / feed).touch()
             marker.unlink(missing_ok=True)
         except OSError as e:
             logger.warning("Cannot mark the walk of feed %s done in %s: %s", feed, marker, e.strerror)

@@ -162,6 +162,30 @@ def test_recrawl_with_nothing_new_reads_only_the_first_listing_page(clean_replic
     assert {c for c in new} <= {n.split("-", 3)[3][:-3] for n in mirror.posts()}
 
 
+def test_a_new_feed_backfills_past_what_other_feeds_mirrored(clean_replica, mirror_factory):
+    # The aggregate (max_pages 3) mirrors its first 30 records, 曲靖日报's among
+    # them; the feed cut from it, crawled for the first time, finds its page 1
+    # all known but must page on: some of its articles lie beyond page 3.
+    mirror = mirror_factory(replica_feeds(clean_replica, "yunnanxinwen", "qujingribao"))
+    assert mirror.scrapy("crawl", "yunnanxinwen").returncode == 0
+    aggregate = {mirror.read(p).info_code for p in mirror.posts().values()}
+    assert len(aggregate) == 30
+    clean_replica.reset()
+    result = mirror.scrapy("crawl", "qujingribao")
+    assert result.returncode == 0, result.output
+    qujing = [mirror.read(p) for p in mirror.posts().values() if mirror.read(p).outlet == "曲靖日报"]
+    assert len(qujing) == 8, "every 曲靖日报 article, those beyond the aggregate's pages too"
+    assert {p.info_code for p in qujing} - aggregate, "some only the cut feed could reach"
+    assert "none has finished; paging on past known pages" in result.stderr
+    walked = clean_replica.stats()["by_kind"]["list_api"]
+    assert walked >= 4
+
+    # Its walk done, the next run stops at its first page with nothing new.
+    clean_replica.reset()
+    assert mirror.scrapy("crawl", "qujingribao").returncode == 0
+    assert clean_replica.stats()["by_kind"]["list_api"] == 1
+
+
 def test_index_deleted_is_rebuilt_and_nothing_is_fetched_again(clean_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(clean_replica, "kunmingribao"))
     assert mirror.scrapy("crawl", "kunmingribao").returncode == 0

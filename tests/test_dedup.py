@@ -88,6 +88,8 @@ def test_dropped_articles_wait_for_the_retry_window(tmp_path):
 
 def test_walk_markers(tmp_path):
     store = FileDedupStore(tmp_path)
+    assert store.begin_walk("f") is True, "no walk of the feed has finished yet"
+    store.end_walk("f")
     assert store.begin_walk("f") is False
     assert store.begin_walk("f") is True, "a walk never ended was cut short"
     store.end_walk("f")

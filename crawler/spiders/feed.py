@@ -71,7 +71,8 @@ class FeedSpider(scrapy.Spider):
         self.resume = self.store.begin_walk(self.name)
         if self.resume:
             logger.info(
-                "Feed %s: the last listing walk was cut short; paging on to page %d",
+                "Feed %s: its last listing walk was cut short, or none has finished; "
+                "paging on past known pages, up to page %d",
                 self.name, self.feed.max_pages,
             )
         for i, url in enumerate(self.listing.first_urls()):
