@@ -130,7 +130,10 @@ class PolitenessMiddleware:
             # Requests leave in the order and at the times the gate grants
             # them: the download slot's random jitter on top would hold one
             # past its turn, to reach the host just before another worker's.
-            slot.jitter = 0
+            if hasattr(slot, "jitter"):  # Scrapy 2.19+
+                slot.jitter = 0
+            else:
+                slot.randomize_delay = False
         if self.autothrottle:
             # A host's first request has no slot yet: AutoThrottle's start delay.
             delay = max(delay, slot.delay if slot is not None else self.start_delay)
