@@ -195,6 +195,17 @@ def write(root: str | Path, post: Post, base_url: str) -> Path:
     return write_atomic(Path(root) / POSTS_DIR / post.filename, render(post, base_url))
 
 
+def post_names(folder: Path) -> list[str]:
+    """The names of the post files (``YYYY-MM-DD-{infoCode}.md``) in ``folder``,
+    in no order; none if it is absent. Other files, the writers' hidden
+    temporary files among them, are not posts."""
+    try:
+        with os.scandir(folder) as entries:
+            return [e.name for e in entries if FILENAME.fullmatch(e.name) and e.is_file()]
+    except FileNotFoundError:
+        return []
+
+
 def info_code_of(filename: str) -> str | None:
     """The infoCode in a post's file name, or None for any other file."""
     match = FILENAME.fullmatch(filename)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of, is_stale_temp
+from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of, is_stale_temp, post_names
 
 logger = logging.getLogger(__name__)
 
@@ -174,15 +174,8 @@ class FileDedupStore(DedupStore):
 
     def _scan_posts(self) -> Iterator[str]:
         for folder in (POSTS_DIR, OLD_POSTS_DIR):
-            try:
-                entries = os.scandir(self.root / folder)
-            except FileNotFoundError:
-                continue
-            with entries:
-                for entry in entries:
-                    code = info_code_of(entry.name)
-                    if code:
-                        yield code
+            for name in post_names(self.root / folder):
+                yield name[11:-3]  # YYYY-MM-DD-{infoCode}.md
 
     def _read_index(self) -> bool:
         """Read index lines from the last offset on; False if the index is damaged."""

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
-from crawler.archive import FILENAME, OLD_POSTS_DIR, POSTS_DIR, FormatError, Post, read
+from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, FormatError, Post, post_names, read
 
 __all__ = ["FOLDERS", "ArchiveReader", "as_record", "day_start", "parse_bound"]
 
@@ -49,18 +49,10 @@ class ArchiveReader:
         Other files (the crawler's hidden temporary files among them) are
         not posts and are left out.
         """
-        found: list[tuple[str, str, Path]] = []
-        for folder in folders:
-            try:
-                entries = os.scandir(self.root / folder)
-            except FileNotFoundError:
-                continue
-            with entries:
-                for entry in entries:
-                    if FILENAME.fullmatch(entry.name) and entry.is_file():
-                        found.append((entry.name, folder, Path(entry.path)))
-        found.sort()
-        return [path for _, _, path in found]
+        found = sorted(
+            (name, folder) for folder in folders for name in post_names(self.root / folder)
+        )
+        return [self.root / folder / name for name, folder in found]
 
     def posts(
         self,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import FILENAME, OLD_POSTS_DIR, POSTS_DIR, sync_dir
+from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, post_names, sync_dir
 from crawler.catalog import load_catalog
 
 logger = logging.getLogger(__name__)
@@ -114,20 +114,12 @@ class Rotation:
         result = RotationResult(cutoff=cutoff)
         first_kept = cutoff.isoformat()  # names start with the date: compare text
         posts, old = self.root / POSTS_DIR, self.root / OLD_POSTS_DIR
-        try:
-            entries = os.scandir(posts)
-        except FileNotFoundError:
-            return result
         due: list[str] = []
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if not FILENAME.fullmatch(name):
-                    continue
-                if name[:10] < first_kept:
-                    due.append(name)
-                else:
-                    result.kept += 1
+        for name in post_names(posts):
+            if name[:10] < first_kept:
+                due.append(name)
+            else:
+                result.kept += 1
         if not due:
             return result
         old.mkdir(exist_ok=True)

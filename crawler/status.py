@@ -15,7 +15,6 @@ outcome, when a run last brought a new post, the last error, and flags:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +23,7 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import FILENAME, OLD_POSTS_DIR, POSTS_DIR
+from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, post_names
 from crawler.backoff import FeedBackoff
 from crawler.lock import RunLock
 from crawler.rotation import now_from_settings
@@ -270,8 +269,4 @@ def _cut(text: str, width: int) -> str:
 
 
 def _count(folder: Path) -> int:
-    try:
-        with os.scandir(folder) as entries:
-            return sum(1 for e in entries if FILENAME.fullmatch(e.name))
-    except FileNotFoundError:
-        return 0
+    return len(post_names(folder))
