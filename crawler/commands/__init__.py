@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
+from datetime import datetime
 
 from scrapy.commands import ScrapyCommand
 from scrapy.crawler import AsyncCrawlerProcess, Crawler, CrawlerProcess
 from scrapy.exceptions import UsageError
 
 from crawler.extensions.summary import FeedResult, feed_summary
+from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
+from crawler.runlog import record_run
+from crawler.storage import settings_storage_problem
 
 
 def feed_names(arg: str | None, known: list[str]) -> list[str]:
@@ -66,3 +72,31 @@ def print_results(results: list[FeedResult]) -> int:
 
 
 __all__ = ["ScrapyCommand", "add_feeds_option", "crawl_feeds", "feed_names", "print_results"]
+
+
+def recorded_run(
+    command: ScrapyCommand,
+    name: str,
+    crawl: Callable[[], tuple[list[FeedResult], int | None] | None],
+) -> None:
+    """Run ``crawl`` as one run of the mirror: the folder must take files, the
+    run lock is held (or the command exits 75, naming the holder), and the
+    feed results and posts rotated that ``crawl`` returns are recorded in the
+    run history with the command's exit status."""
+    settings = command.settings
+    assert settings is not None
+    problem = settings_storage_problem(settings)  # read-only, full: say so, touch nothing
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        command.exitcode = 1
+        return
+    try:
+        with run_lock(settings, name):
+            start = datetime.now()
+            outcome = crawl()
+            if outcome is not None:
+                results, rotated = outcome
+                record_run(settings, name, start, results, command.exitcode, rotated)
+    except MirrorLocked as e:
+        print(e, file=sys.stderr)
+        command.exitcode = EX_LOCKED

@@ -8,17 +8,13 @@ the run in ``.mirror/runs.jsonl``; everything else is Scrapy's.
 from __future__ import annotations
 
 import argparse
-import sys
-from datetime import datetime
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 
-from crawler.commands import feed_results
-from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
-from crawler.runlog import record_run
-from crawler.storage import settings_storage_problem
+from crawler.commands import feed_results, recorded_run
+from crawler.extensions.summary import FeedResult
 
 
 class Command(ScrapyCrawlCommand):
@@ -32,24 +28,13 @@ class Command(ScrapyCrawlCommand):
         return crawler
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        assert self.settings is not None
-        problem = settings_storage_problem(self.settings)  # read-only, full: say so, touch nothing
-        if problem:
-            print(f"error: {problem}", file=sys.stderr)
-            self.exitcode = 1
-            return
-        try:
-            with run_lock(self.settings, "crawl"):
-                start = datetime.now()
-                super().run(args, opts)
-                if self.crawlers:
-                    results = feed_results(self.crawlers)
-                    if any(r.failed for r in results):  # as crawlall: 1 if the feed failed
-                        self.exitcode = self.exitcode or 1
-                    record_run(
-                        self.settings, "crawl", start,
-                        results, self.exitcode,
-                    )  # fmt: skip
-        except MirrorLocked as e:
-            print(e, file=sys.stderr)
-            self.exitcode = EX_LOCKED
+        def crawl() -> tuple[list[FeedResult], None] | None:
+            super(Command, self).run(args, opts)
+            if not self.crawlers:
+                return None
+            results = feed_results(self.crawlers)
+            if any(r.failed for r in results):  # as crawlall: 1 if the feed failed
+                self.exitcode = self.exitcode or 1
+            return results, None
+
+        recorded_run(self, "crawl", crawl)

@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
-from datetime import datetime
 
-from crawler.commands import ScrapyCommand, add_feeds_option, crawl_feeds, feed_names, print_results
-from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
+from crawler.commands import (
+    ScrapyCommand,
+    add_feeds_option,
+    crawl_feeds,
+    feed_names,
+    print_results,
+    recorded_run,
+)
+from crawler.extensions.summary import FeedResult
+from crawler.lock import EX_LOCKED
 from crawler.rotation import Rotation
-from crawler.runlog import record_run
-from crawler.storage import settings_storage_problem
 
 logger = logging.getLogger(__name__)
 
@@ -38,24 +42,14 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.crawler_process and self.settings is not None
         names = feed_names(opts.feeds, self.crawler_process.spider_loader.list())
-        problem = settings_storage_problem(self.settings)  # read-only, full: say so, touch nothing
-        if problem:
-            print(f"error: {problem}", file=sys.stderr)
-            self.exitcode = 1
-            return
-        try:
-            with run_lock(self.settings, "crawlall"):
-                start = datetime.now()
-                results = crawl_feeds(self.crawler_process, names)
-                self.exitcode = print_results(results)
-                rotated = self.rotate()
-                record_run(
-                    self.settings, "crawlall", start, results,
-                    self.exitcode, rotated,
-                )  # fmt: skip
-        except MirrorLocked as e:
-            print(e, file=sys.stderr)
-            self.exitcode = EX_LOCKED
+        process = self.crawler_process
+
+        def crawl() -> tuple[list[FeedResult], int | None]:
+            results = crawl_feeds(process, names)
+            self.exitcode = print_results(results)
+            return results, self.rotate()
+
+        recorded_run(self, "crawlall", crawl)
 
     def rotate(self) -> int | None:
         """Retention after the run (SPEC §3.4); the number of posts moved."""
