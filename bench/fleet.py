@@ -40,21 +40,16 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.request import urlopen
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import PROJECT_ROOT, child_env  # noqa: E402
+from crawler.replica.process import ReplicaProcess  # noqa: E402
+
 RESULTS = PROJECT_ROOT / "bench" / "results"
 NEW = re.compile(r"^\d+ feeds, (\d+) new posts", re.M)
-
-
-def env() -> dict[str, str]:
-    e = dict(os.environ)
-    e["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [e.get("PYTHONPATH")])])
-    e["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
-    e.pop("REDIS_URL", None)
-    return e
 
 
 def free_port() -> int:
@@ -92,27 +87,7 @@ class Redis:
         self.proc.wait(10)
 
 
-class Replica:
-    def __init__(self, articles: int, per_page: int, latency_ms: float):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "crawler.replica", "--port", "0", "--no-faults",
-             "--articles", str(articles), "--per-page", str(per_page),
-             "--latency-ms", str(latency_ms), "--now", "2026-01-15T12:00:00"],
-            cwd=PROJECT_ROOT, env=env(), stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().split()[-1].rstrip("/")
-
-    def get(self, path: str) -> Any:
-        with urlopen(f"{self.url}{path}", timeout=30) as r:
-            return json.loads(r.read())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
-def catalog(replica: Replica, path: Path, pages: int) -> None:
+def catalog(replica: ReplicaProcess, path: Path, pages: int) -> None:
     from crawler.replica import replica_catalog
 
     data = replica_catalog(replica.url)
@@ -121,7 +96,7 @@ def catalog(replica: Replica, path: Path, pages: int) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
 
 
-def run(workers: int, replica: Replica, redis: Redis | None, limit: int, work: Path,
+def run(workers: int, replica: ReplicaProcess, redis: Redis | None, limit: int, work: Path,
         pages: int) -> dict[str, Any]:  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -140,7 +115,7 @@ def run(workers: int, replica: Replica, redis: Redis | None, limit: int, work: P
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     procs = [
-        subprocess.Popen(args, cwd=work, env=env(), stdout=subprocess.PIPE,
+        subprocess.Popen(args, cwd=work, env=child_env(), stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True)  # fmt: skip
         for _ in range(workers)
     ]
@@ -183,7 +158,11 @@ def best(tries: list[dict[str, Any]]) -> dict[str, Any]:
 def scenario(name: str, articles: int, per_page: int, latency: float, limit: int,
              redis: Redis, root: Path, repeat: int) -> dict[str, Any]:  # fmt: skip
     pages = -(-articles // per_page) + 1
-    replica = Replica(articles, per_page, latency)
+    replica = ReplicaProcess(
+        "--no-faults", "--articles", str(articles), "--per-page", str(per_page),
+        "--latency-ms", str(latency), "--now", "2026-01-15T12:00:00",
+        env=child_env(), timeout=30,
+    )  # fmt: skip
     try:
         rows = [best([run(1, replica, None, limit, root / f"{name}-local", pages)
                       for _ in range(repeat)])]  # fmt: skip
