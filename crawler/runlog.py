@@ -140,7 +140,7 @@ class RunLog:
                     continue
                 if not kept:
                     try:
-                        due = run_end(record) < cutoff
+                        due = parse_time(record["end"]) < cutoff
                     except (KeyError, TypeError, ValueError):
                         due = False  # a line of another shape stays as it is
                     if due:
@@ -167,7 +167,7 @@ class RunLog:
                 for line in (f.readline(), f.readline()):
                     record = _load(line)
                     if record is not None and record.get("command") != SUMMARY:
-                        return run_end(record)
+                        return parse_time(record["end"])
         except (FileNotFoundError, KeyError, TypeError, ValueError):
             pass
         return None
@@ -205,8 +205,9 @@ class RunLog:
         return None
 
 
-def run_end(record: dict[str, Any]) -> datetime:
-    when = datetime.fromisoformat(record["end"])
+def parse_time(text: str) -> datetime:
+    """A time of the history, aware (a naive one is taken as local time)."""
+    when = datetime.fromisoformat(text)
     return when if when.tzinfo else when.astimezone()
 
 

@@ -27,7 +27,7 @@ from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, post_names
 from crawler.backoff import FeedBackoff
 from crawler.lock import RunLock
 from crawler.rotation import now_from_settings
-from crawler.runlog import SUMMARY, RunLog
+from crawler.runlog import SUMMARY, RunLog, parse_time
 
 WEEK = timedelta(days=7)
 
@@ -100,7 +100,7 @@ class MirrorStatus:
                     f"BACKING OFF: sits out {skip} more run{'' if skip == 1 else 's'}"
                 )
         if self.last is not None:
-            idle = self.now - _time(self.last["end"])
+            idle = self.now - parse_time(self.last["end"])
             if idle > self.quiet:
                 self.header_flags.append(
                     f"NO RUN for {_span(idle)}: is the scheduler (or cron) running?"
@@ -108,7 +108,7 @@ class MirrorStatus:
         return self
 
     def _add(self, record: dict[str, Any]) -> None:
-        start, end = _time(record["start"]), _time(record["end"])
+        start, end = parse_time(record["start"]), parse_time(record["end"])
         if record.get("command") == SUMMARY:
             self._add_summary(record, start)
             return
@@ -155,9 +155,9 @@ class MirrorStatus:
             h.runs += int(folded["runs"])
             h.posts += int(folded["new"])
             h.first_run = h.first_run or start
-            self._outcome(h, _time(folded["last_run"]), folded.get("last") or {})
+            self._outcome(h, parse_time(folded["last_run"]), folded.get("last") or {})
             if folded.get("last_new"):
-                h.last_new = _time(folded["last_new"])
+                h.last_new = parse_time(folded["last_new"])
 
     def _judge(self, h: FeedHealth) -> None:
         if not h.in_catalog:
@@ -203,9 +203,9 @@ class MirrorStatus:
         if self.last is None or self.first is None:
             lines.append(f"Runs: none recorded yet in {RunLog(self.root).path}")
         else:
-            end = _time(self.last["end"])
+            end = parse_time(self.last["end"])
             lines.append(
-                f"Runs: {self.runs} recorded since {_clock(_time(self.first['start']))}; "
+                f"Runs: {self.runs} recorded since {_clock(parse_time(self.first['start']))}; "
                 f"last ({self.last.get('command', '?')}) ended {_clock(end)} "
                 f"({_ago(self.now, end)}), status {self.last.get('status', '?')}"
             )
@@ -231,11 +231,6 @@ class MirrorStatus:
             ]
             lines.append("  ".join([*cells, row[-1]]).rstrip())
         return "\n".join(lines)
-
-
-def _time(text: str) -> datetime:
-    when = datetime.fromisoformat(text)
-    return when if when.tzinfo else when.astimezone()
 
 
 def _clock(when: datetime | None) -> str:
