@@ -109,6 +109,13 @@ DATE_TEXTS: dict[str, tuple[str, Callable[[datetime], str]]] = {
     "HX-date-editor": ("date before the editor", lambda w: f"{w:%Y-%m-%d %H:%M} | 编辑：张三"),
     "HX-date-only": ("a date without a time", lambda w: f"发布日期：{w:%Y-%m-%d}"),
 }
+# The listing /hostile/category/faults.html: good articles among each way a
+# download fails (by the name it is counted under) and a body too large to keep.
+FAULTS = {
+    "HX-good-1": "", "HX-good-2": "", "HX-slow": "timeout", "HX-reset": "reset",
+    "HX-dataloss": "dataloss", "HX-oversize": "too_big", "HX-oversize-stream": "too_big",
+    "HX-flaky": "http_503", "HX-redirect-loop": "ignored", "HX-huge-body": "too_large",
+}
 DATE_TITLE = "日期测试"  # + the post's time as "YYYY-MM-DD HH:MM"
 EVIL_OUTLETS = {
     "HX-liquid-outlet": "{% include /etc/passwd %}{{ site.time }}日报",
@@ -144,6 +151,7 @@ def _cases() -> list[Case]:
         Case("HX-slow", h, "slower than DOWNLOAD_TIMEOUT", "refused"),
         Case("HX-reset", h, "connection reset mid-answer", "refused"),
         Case("HX-flaky", h, "503 Service Unavailable, every time", "refused"),
+        Case("HX-huge-body", h, "a body over MIRROR_MAX_BODY_BYTES once cleaned", "refused"),
         Case("HX-charset-utf8-lie", h, "declares UTF-8, is GBK", "mirrored", GBK_TITLE),
         Case("HX-charset-gbk-lie", h, "declares GBK, is UTF-8", "mirrored", GBK_TITLE),
         Case("HX-charset-unknown", h, "declares a charset that does not exist", "mirrored",
@@ -283,6 +291,9 @@ class Hostile:
                 _link(f"../html_News/NewsShare.html?infoCode={c}", c)
                 for c in ("HX-good-1", "HX-good-2", "HX-flaky")
             ]
+            return self.html(_listing("".join(rows), None))
+        if path == "/hostile/category/faults.html":  # each way a download fails, and a huge body
+            rows = [_link(f"../html_News/NewsShare.html?infoCode={c}", c) for c in FAULTS]
             return self.html(_listing("".join(rows), None))
         if path == "/hostile/category/hostiledata.html":
             rows = [_link(f"..{SHARE[len('/hostile'):]}?infoCode={c.code}", c.code)
@@ -428,6 +439,8 @@ class Hostile:
             )
         if code.startswith("HX-charset-"):
             return "<p>春城花卉出口再创新高，一季度出口额同比增长。</p>"
+        if code == "HX-huge-body":  # about 1.3 MB of paragraphs that cleaning keeps
+            return "".join(f"<p>第{i}段。{'滇池绿道长文测试' * 22}</p>" for i in range(2400))
         serial = zlib.crc32(code.encode()) % 1000
         return make_body("hostile", serial, code, OUTLET, False)
 
