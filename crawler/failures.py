@@ -27,6 +27,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 
+from OpenSSL.SSL import Error as OpenSSLError  # pyOpenSSL: Scrapy's TLS
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -40,11 +41,6 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import error as tx
 from twisted.python.failure import Failure
 from twisted.web.http import _DataLoss
-
-try:
-    from OpenSSL.SSL import Error as OpenSSLError
-except ImportError:  # pragma: no cover - pyOpenSSL comes with Scrapy
-    OpenSSLError = ssl.SSLError
 
 # Checked in this order on the exception and on each exception inside it.
 _KINDS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
