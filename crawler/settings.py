@@ -113,6 +113,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "crawler.middlewares.offsite.FeedHostsMiddleware": 50,
     "crawler.middlewares.retrybackoff.RetryBackoffMiddleware": 980,
+    # After Scrapy's RetryMiddleware (550): an unreadable robots.txt is one line, no traceback.
+    "crawler.middlewares.robotsfailure.RobotsTxtFailureMiddleware": 545,
     "crawler.middlewares.encoding.EncodingMiddleware": 950,
     "crawler.middlewares.politeness.PolitenessMiddleware": 990,  # last before the download
 }

@@ -67,6 +67,13 @@ def test_a_feed_summary_names_why_its_listing_failed(listings_failed):
         assert lines[feed].endswith(f"FAILED: no listing page could be read: {cause}"), lines[feed]
 
 
+def test_an_unreadable_robots_txt_is_one_warning_not_a_traceback(listings_failed):
+    result, _ = listings_failed
+    assert "Traceback" not in result.output
+    for feed, host in (("fdns", "nosuch.invalid"), ("ftls", "127.0.0.1")):
+        assert re.search(rf"WARNING: robots.txt of {re.escape(host)}\S* could not be read \(", result.stderr)
+
+
 def test_an_unresolvable_host_fails_as_dns_not_after_a_timeout(listings_failed):
     """The lookup of nosuch.invalid fails at once, offline or not: it is counted
     as dns, and not as a timeout of DNS_TIMEOUT or DOWNLOAD_TIMEOUT."""
