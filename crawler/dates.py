@@ -17,15 +17,20 @@ _DATE_TIME = re.compile(
     (?P<day>\d{1,2}) (?!\d) \s* 日?
     (?:
         (?: \s* | T ) (?: (?:星期|周|礼拜) [一二三四五六日天] \s* )?
+        (?: (?P<half>上午|下午|晚上|凌晨) \s* )?
         (?P<time>
             (?P<hour>\d{1,2}) \s* [:：时] \s* (?P<minute>\d{1,2}) (?!\d)
             (?: \s* [:：分] \s* (?P<second>\d{1,2}(?:[.,]\d+)?) (?![\d.,]) )?
         )
+        (?: \s* (?P<ampm>[AaPp]\.?[Mm]\.?) (?![A-Za-z]) )?
         (?P<zone> [+-]\d{2}:?\d{2} (?!\d) | \s? Z (?![A-Za-z]) )?
     )?
     """,
     re.VERBOSE,
 )
+
+# 下午 2:29 is 14:29; 上午/凌晨 are before noon (a 24-hour time is taken as it is).
+_HALVES = {"上午": "AM", "凌晨": "AM", "下午": "PM", "晚上": "PM"}
 
 
 def parse_date(text: str, tz: tzinfo) -> datetime:
@@ -44,6 +49,9 @@ def parse_date(text: str, tz: tzinfo) -> datetime:
         when = "{}-{}-{}".format(found["year"], found["month"], found["day"])
         if found["time"]:
             when += " {}:{}:{}".format(found["hour"], found["minute"], found["second"] or "0")
+            half = _HALVES.get(found["half"]) or (found["ampm"] or "").replace(".", "").upper()
+            if half and int(found["hour"]) <= 12:
+                when += f" {half}"
             when += (found["zone"] or "").replace(" ", "")
     else:
         when = text.strip()
