@@ -23,8 +23,8 @@ from __future__ import annotations
 import functools
 import os
 import re
+import secrets
 import socket
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -255,9 +255,13 @@ def write_atomic(path: Path, text: str, durable: bool = True) -> Path:
     dot-files) and is renamed into place. ``durable``: the file reaches the
     disk before the rename, and the rename after it, so a power cut cannot
     leave an empty post behind an index line that calls it mirrored.
+
+    The file gets the mode the process umask gives a new file (0644 under
+    umask 022), so a web server running as another user can read the site;
+    ``tempfile.mkstemp`` would make it 0600.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{writer_id()}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
@@ -274,6 +278,19 @@ def write_atomic(path: Path, text: str, durable: bool = True) -> Path:
     if durable:
         sync_dir(path.parent)
     return path
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new hidden temporary file beside ``path``, ``.{name}.{writer_id}.{random}.tmp``,
+    created with mode 0666 less the umask (as ``open(…, "w")`` would)."""
+    prefix = f"{path.parent}/.{path.name}.{writer_id()}."
+    while True:
+        tmp = f"{prefix}{secrets.token_hex(4)}.tmp"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def sync_dir(path: Path) -> None:

@@ -40,6 +40,8 @@ from crawler.spiders.feed import FeedSpider, describe
 MAX_ARTICLES = 5  # articles tried when the first ones are other outlets' (``outlets``)
 SHOWN_CODES = 5
 SHOWN_REJECTED = 3
+SHOWN_BODY = 300  # characters of the cleaned body shown, to check a feed's drop: rules
+SHOWN_DATE = 200  # characters of a date field that does not parse
 
 # The probe crawl: the pipelines that decide what a post would be, and none
 # that writes; no extension of the mirror's (they may write at close).
@@ -253,6 +255,10 @@ class ProbeReport:
             yield f"  cannot be read: {probe.unreadable}"
         for name in ARTICLE_FIELDS:
             yield "  " + self.field_line(probe, name)
+        cleaned = probe.item.body if probe.item is not None else ""
+        if cleaned:  # what the feed's drop: rules left, as the post would hold it
+            more = "…" if len(cleaned) > SHOWN_BODY else ""
+            yield f"  cleaned body starts: {cleaned[:SHOWN_BODY]!r}{more}"
         if probe.item is not None and probe.item.published is not None:
             yield f"  published {probe.item.published:%Y-%m-%d %H:%M:%S %z}"
         if probe.filtered:
@@ -260,6 +266,8 @@ class ProbeReport:
         elif probe.dropped:
             culprit = blame(feed, probe.dropped)
             yield f"Would drop it as {probe.dropped}" + (f": {culprit}" if culprit else "")
+            if probe.dropped == "bad_date":
+                yield f"  tried {shown(probe.fields.get('date') or '', SHOWN_DATE)}"
         elif probe.post is not None:
             yield from self.post_lines(probe.post)
 

@@ -19,6 +19,10 @@ MIRROR_KEEP_DAYS = 3
 # Articles dropped as bad are not fetched again before this many hours pass
 # (the source may fix them); 0 retries them on every run.
 MIRROR_RETRY_DROPPED_HOURS = 24
+# An article whose cleaned body is larger than this many bytes (UTF-8) is
+# dropped as too_large: one post must not multiply the site's build time or
+# the size of its Atom feeds. 0: no limit.
+MIRROR_MAX_BODY_BYTES = 1024 * 1024
 # Each post reaches the disk (fsync) before it is renamed into _posts/, so a
 # power cut cannot leave an empty post that the dedup index calls mirrored.
 # Costs one or two disk flushes per post (0.4 ms on an SSD, ~10 ms on a
@@ -109,6 +113,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "crawler.middlewares.offsite.FeedHostsMiddleware": 50,
     "crawler.middlewares.retrybackoff.RetryBackoffMiddleware": 980,
+    # After Scrapy's RetryMiddleware (550): an unreadable robots.txt is one line, no traceback.
+    "crawler.middlewares.robotsfailure.RobotsTxtFailureMiddleware": 545,
     "crawler.middlewares.encoding.EncodingMiddleware": 950,
     "crawler.middlewares.politeness.PolitenessMiddleware": 990,  # last before the download
 }

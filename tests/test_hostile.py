@@ -20,7 +20,7 @@ import pytest
 
 from crawler.archive import Post, parse, render
 from crawler.cleaning import is_safe
-from crawler.replica.hostile import CASES, xss_vectors
+from crawler.replica.hostile import CASES, DATE_TEXTS, DATE_TITLE, xss_vectors
 from tests.faults import HostileReport, hostile_inputs, hostile_trial, unsafe_reasons
 
 
@@ -61,6 +61,21 @@ def test_the_owasp_vectors_are_served_and_most_articles_carrying_them_survive(ho
     # vector swallows the rest of the page, refused with a log line naming it.
     mirrored = [c for c in hostile.mirrored if c.startswith("HX-xss-")]
     assert len(mirrored) >= 0.9 * len(vectors), sorted(set(vectors) - set(mirrored))
+
+
+def test_dates_printed_with_labels_and_words_around_them_are_read(hostile):
+    """Each page's date is the first date-time in its text (a date alone: 00:00);
+    the page's title names the time its post must carry."""
+    posts = {
+        p.name.split("-", 3)[3][: -len(".md")]: parse(p.read_text("utf-8"), str(p))
+        for p in (Path(hostile.mirror) / "_posts").glob("*.md")
+    }
+    for code in DATE_TEXTS:
+        assert code in posts, (code, hostile.details.get("good_missed"))
+        post = posts[code]
+        assert post.title.startswith(f"{DATE_TITLE} "), post.title
+        assert f"{DATE_TITLE} {post.date:%Y-%m-%d %H:%M}" == post.title, code
+        assert post.date.utcoffset().total_seconds() == 8 * 3600
 
 
 POST = Post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 from collections.abc import Iterator
@@ -234,3 +235,45 @@ def test_probe_goes_on_to_the_next_start_url_while_none_gives_an_article(clean, 
     assert "third.html" not in out, "a listing gave articles: no more start URLs"
     assert out.rstrip().splitlines()[-1].startswith("OK: feed kunmingribao yields articles")
     assert clean.stats()["by_kind"]["listing"] == 2
+
+
+def cleaned_start(stdout: str) -> str:
+    m = re.search(r"^  cleaned body starts: ('.*')(…?)$", stdout, re.M)
+    assert m, stdout
+    return ast.literal_eval(m[1])
+
+
+def test_probe_shows_the_start_of_the_cleaned_body_so_a_drop_rule_can_be_checked(
+    clean, mirror_factory
+):
+    catalog = replica_feeds(clean, "kunmingribao")
+    mirror = mirror_factory(catalog)
+    before = mirror.scrapy("probe", "kunmingribao")
+    assert before.returncode == 0, before.output
+    first = cleaned_start(before.stdout)
+    assert len(first) == 300 and first.startswith("<p>")
+    paragraph = first[: first.index("</p>") + 4]
+
+    catalog["feeds"]["kunmingribao"]["drop"] = ["p:first-child"]
+    mirror.write_catalog(catalog)
+    after = mirror.scrapy("probe", "kunmingribao")
+    assert after.returncode == 0, after.output
+    shown = cleaned_start(after.stdout)
+    assert paragraph not in shown and len(shown) == 300
+    # What the probe showed is how the post's body begins.
+    assert mirror.scrapy("crawl", "kunmingribao").returncode == 0
+    post = mirror.read(mirror.posts()[next(n for n in mirror.posts() if NEWEST[0] in n)])
+    assert post.body.startswith(shown) and paragraph not in post.body
+
+
+def test_probe_of_a_date_that_does_not_parse_shows_the_text_it_tried(clean, mirror_factory):
+    mirror = mirror_factory(
+        replica_feeds(clean, "kunmingribao", kunmingribao={"article": {"date": ".source"}})
+    )
+    result = mirror.scrapy("probe", "kunmingribao")
+    assert result.returncode == 1, result.output
+    out = result.stdout
+    assert (
+        "Would drop it as bad_date: article.date '.source' gave no date that parses\n"
+        "  tried '来源：昆明日报'\n"
+    ) in out, out

@@ -261,7 +261,7 @@ def test_a_failing_feed_backs_off_without_holding_up_the_others(replica, mirror_
     assert "feed broken sits this run out (failed 2 runs in a row" in scheduler.err
     state = json.loads((mirror.dir / ".mirror" / "backoff.json").read_text())
     assert state["broken"]["failures"] == 3 and state["broken"]["skip"] == 1
-    assert state["broken"]["error"] == "no listing page could be read"
+    assert state["broken"]["error"] == "no listing page could be read: HTTP 500"
     assert "kunmingribao" not in state
 
     status = mirror.scrapy("status")

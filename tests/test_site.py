@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -338,6 +340,46 @@ def test_a_reader_goes_from_home_to_a_category_to_a_post_and_back(site, served, 
     shown = browser.open(f"{served}{site_url(hostile)}")
     assert text(shown.cssselect("h1")[0]) == " ".join(HOSTILE_TITLE.split())
     assert not shown.cssselect("script")
+
+
+# --- Files a web server can read ---------------------------------------------
+
+
+def test_every_file_of_the_mirror_and_of_the_built_site_has_the_umasks_mode(replica, tmp_path):
+    """A web server running as another user reads what the umask lets it: the
+    crawler's posts, pages and installed site files (and what Jekyll copies of
+    them into ``_site``) get 0666 less the umask, as any new file, not 0600."""
+    mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao"))
+    umask = 0o027  # not the usual 022: the mode must follow the umask, not be fixed
+    before = os.umask(umask)
+    try:
+        result = mirror.scrapy("crawl", "kunmingribao")
+        assert result.returncode == 0, result.output
+        built = tmp_path / "_site"
+        jekyll_build(mirror.dir, built)
+    finally:
+        os.umask(before)
+    want = 0o666 & ~umask
+    served = [
+        p for p in mirror.dir.rglob("*")
+        if p.is_file() and ".mirror" not in p.relative_to(mirror.dir).parts
+    ]
+    names = {p.relative_to(mirror.dir).as_posix() for p in served}
+    assert {"_config.yml", "assets/mirror.css", "_layouts/post.html", "feed.xml",
+            "category/kunmingribao.html", "feed/kunmingribao.xml"} <= names
+    assert sum(n.startswith("_posts/") for n in names) >= 10
+    wrong = {
+        p.relative_to(mirror.dir).as_posix(): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in served if stat.S_IMODE(p.stat().st_mode) != want
+    }
+    assert wrong == {}
+    site_files = [p for p in built.rglob("*") if p.is_file()]
+    assert (built / "assets" / "mirror.css") in site_files and len(site_files) >= 10
+    wrong = {
+        p.relative_to(built).as_posix(): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in site_files if stat.S_IMODE(p.stat().st_mode) != want
+    }
+    assert wrong == {}
 
 
 # --- The user's edits ------------------------------------------------------

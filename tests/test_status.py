@@ -49,7 +49,7 @@ def test_runs_are_recorded_and_status_reads_them(own_replica, mirror_factory, tm
                              "missing_title": 1}  # fmt: skip
     assert km["errors"] == {"http_404": 1, "http_500": 1}
     assert one["feeds"]["dalidaily"]["new"] == 20
-    assert one["feeds"]["broken"]["failed"] == "no listing page could be read"
+    assert one["feeds"]["broken"]["failed"] == "no listing page could be read: HTTP 500"
     assert two["feeds"]["kunmingribao"]["new"] == 2 and two["feeds"]["kunmingribao"]["known"]
     assert two["feeds"]["dalidaily"] == {**two["feeds"]["dalidaily"], "new": 0, "failed": ""}
 

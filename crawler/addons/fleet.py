@@ -6,7 +6,9 @@ Redis. With it, every crawler of the process gets:
 - ``SCHEDULER``: :class:`crawler.fleet.scheduler.FleetScheduler` (scrapy-redis's,
   made reliable) over :class:`~crawler.fleet.scheduler.ReliableQueue`, with
   :class:`~crawler.fleet.scheduler.RunDupeFilter` as ``DUPEFILTER_CLASS``;
-  ``SCHEDULER_PERSIST``: the queue is the fleet's;
+  ``SCHEDULER_PERSIST``: the queue is the fleet's; ``SCHEDULER_SERIALIZER``:
+  :mod:`crawler.fleet.serializer` (JSON: a writable Redis cannot make a
+  worker unpickle code);
 - the spider middleware :class:`crawler.fleet.coordinator.FleetCoordinator`
   (joins the feed's run, closes when the fleet has finished it);
 - with ``MIRROR_WRITE = "redis"``, :class:`crawler.fleet.handoff.HandoffPipeline`
@@ -51,6 +53,7 @@ class FleetAddon:
         settings.set("SCHEDULER_QUEUE_CLASS", "crawler.fleet.scheduler.ReliableQueue", "addon")
         settings.set("DUPEFILTER_CLASS", "crawler.fleet.scheduler.RunDupeFilter", "addon")
         settings.set("SCHEDULER_PERSIST", True, "addon")
+        settings.set("SCHEDULER_SERIALIZER", "crawler.fleet.serializer", "addon")
         settings.set("SCHEDULER_QUEUE_KEY", keys.queue_template, "addon")
         settings.set("SCHEDULER_DUPEFILTER_KEY", keys.dupefilter_template, "addon")
         settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", FleetCoordinator, 10)

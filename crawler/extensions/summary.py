@@ -75,6 +75,8 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
         s.failed = f"closed: {reason}"
     elif s.pages == 0 and not (share and "listing" not in s.errors):
         s.failed = "no listing page could be read"
+        if stats.get("mirror/listing_failed"):
+            s.failed += f": {stats['mirror/listing_failed']}"  # crawler.failures.cause
     elif stats.get("mirror/empty_listing"):
         culprit = stats["mirror/empty_listing"]  # the selector or key at fault
         s.failed = "no article found on the listing" + (

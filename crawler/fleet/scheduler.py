@@ -4,7 +4,9 @@
   from it is *held* by the worker (in Redis) until the engine is done with it,
   so that a worker killed mid-crawl loses nothing: the others queue again what
   it held (:mod:`crawler.fleet.scripts`). Article requests carry their
-  infoCode, so that their claim (SPEC §4) moves along with them.
+  infoCode, so that their claim (SPEC §4) moves along with them. Requests are
+  stored as ``SCHEDULER_SERIALIZER`` writes them (:mod:`crawler.fleet.serializer`,
+  JSON); an entry that does not decode is logged and skipped, never run.
 - :class:`RunDupeFilter`: scrapy-redis's dupefilter, scoped to a feed's run:
   the run's end clears it, so listing pages are read again on the next run
   while every worker of a run asks for each of them once.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from importlib import import_module
 from typing import Any
 
 from scrapy import Request, Spider
@@ -48,7 +51,7 @@ class ReliableQueue(PriorityQueue):
         return code.encode("ascii") + b"\n" + super()._encode_request(request)
 
     def _decode_request(self, encoded_request: bytes) -> Request:
-        return super()._decode_request(encoded_request.split(b"\n", 1)[1])
+        return super()._decode_request(encoded_request.split(b"\n", 1)[-1])
 
     def push(self, request: Request) -> None:
         """Queue a request: at the next :meth:`flush`, which the scheduler calls
@@ -74,10 +77,36 @@ class ReliableQueue(PriorityQueue):
             keys=[self.key, w.keys.held(w.id), w.keys.claims, w.keys.seq],
             args=[self.feed, w.id, self.prefetch],
         ))  # fmt: skip
-        return [
-            (found[i].decode(), self._decode_request(found[i + 1]))
-            for i in range(0, len(found), 2)
-        ]
+        taken, junk = [], []
+        for i in range(0, len(found), 2):
+            field, member = found[i].decode(), found[i + 1]
+            try:
+                taken.append((field, self._decode_request(member)))
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                junk.append(field)
+                what = what_it_is(member)
+                logger.warning(
+                    "Skipped an entry of feed %s's queue in Redis: %s, not a request "
+                    "the fleet queued (%s): %s",
+                    self.feed, what, "never unpickled" if what.startswith("pickled") else e,
+                    shown(member),
+                )  # fmt: skip
+        w.ack(junk)
+        return taken
+
+
+def what_it_is(member: bytes) -> str:
+    """What an undecodable queue entry looks like: pickle (never unpickled), or else."""
+    payload = member.split(b"\n", 1)[-1]
+    if payload[:1] == b"\x80" and payload[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return f"pickled data, protocol {payload[1]}"
+    if payload[:1] in (b"{", b"["):
+        return "JSON of another shape"
+    return "neither JSON nor a request"
+
+
+def shown(member: bytes, width: int = 80) -> str:
+    return repr(member[:width]) + ("…" if len(member) > width else "")
 
 
 class RunDupeFilter(RFPDupeFilter):
@@ -115,8 +144,11 @@ class FleetScheduler(Scheduler):
         settings = crawler.settings
         worker = fleet_worker(settings)
         worker.ping()
+        serializer = settings.get("SCHEDULER_SERIALIZER")
         scheduler = cls(
             server=worker.client,
+            # A module path, as scrapy-redis takes it, or an object with loads/dumps.
+            serializer=import_module(serializer) if isinstance(serializer, str) else serializer,
             persist=True,  # the queue is the fleet's, never one worker's to flush
             queue_key=worker.keys.queue_template,
             queue_cls=settings.get("SCHEDULER_QUEUE_CLASS"),

@@ -3,7 +3,7 @@
 Layouts they share:
 
 - a queued request (a member of ``…:feed:{feed}:requests``, scored by
-  ``-priority``) is ``{infoCode}\\n{pickled request}``, the infoCode empty
+  ``-priority``) is ``{infoCode}\\n{request as JSON}``, the infoCode empty
   for a listing page;
 - a held request (a field ``{feed}|{seq}`` of ``…:held:{worker}``) is
   ``{feed}\\n{score}\\n{queued member}``: enough to queue it again when the
@@ -77,7 +77,8 @@ for i = 1, #top, 2 do
   local field = ARGV[1] .. '|' .. redis.call('INCR', KEYS[4])
   redis.call('HSET', KEYS[2], field, ARGV[1] .. '\\n' .. score .. '\\n' .. member)
   local nl = string.find(member, '\\n', 1, true)
-  local code = string.sub(member, 1, nl - 1)
+  local code = ''  -- none in an entry someone else wrote: the worker skips it
+  if nl then code = string.sub(member, 1, nl - 1) end
   if code ~= '' then redis.call('HSET', KEYS[3], code, ARGV[2]) end
   out[#out + 1] = field
   out[#out + 1] = member
@@ -110,7 +111,8 @@ for _, w in ipairs(redis.call('HKEYS', KEYS[1])) do
         local score = string.sub(value, a + 1, b - 1)
         local member = string.sub(value, b + 1)
         local c = string.find(member, '\\n', 1, true)
-        local code = string.sub(member, 1, c - 1)
+        local code = ''
+        if c then code = string.sub(member, 1, c - 1) end
         local again = true
         if code ~= '' then
           if redis.call('HGET', claims, code) == w then

@@ -1,4 +1,9 @@
-"""Cleans the article body (SPEC §3.2) with the feed's own boilerplate rules."""
+"""Cleans the article body (SPEC §3.2) with the feed's own boilerplate rules.
+
+A body larger than ``MIRROR_MAX_BODY_BYTES`` once cleaned is dropped as
+``too_large``: nothing a source sends may make one post multiply the site's
+build time or the size of its Atom feeds.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ class CleanPipeline:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.cleaner: BodyCleaner | None = None
+        self.max_bytes = crawler.settings.getint("MIRROR_MAX_BODY_BYTES")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CleanPipeline:
@@ -27,7 +33,17 @@ class CleanPipeline:
             self.cleaner = BodyCleaner(self.crawler.spider.feed.drop)
         item.body = self.cleaner.clean(item.body or "", item.url)
         if not item.body:
-            self.crawler.stats.inc_value("mirror/dropped")
-            self.crawler.stats.inc_value("mirror/dropped/empty_body")
-            raise DropItem("empty_body", log_level="WARNING")
+            self.drop("empty_body")
+        if self.max_bytes > 0:
+            size = len(item.body.encode("utf-8"))
+            if size > self.max_bytes:
+                self.drop(
+                    "too_large",
+                    f"{size} bytes once cleaned, over MIRROR_MAX_BODY_BYTES {self.max_bytes}",
+                )
         return item
+
+    def drop(self, reason: str, detail: str = "") -> None:
+        self.crawler.stats.inc_value("mirror/dropped")
+        self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
+        raise DropItem(f"{reason}: {detail}" if detail else reason, log_level="WARNING")

@@ -95,6 +95,28 @@ YAML_TITLE = 'x"\n---\nlayout: evil\ntitle: "pwned"\n---\n\\ \' : # & * ! | > % 
 LIQUID_TITLE = "{{ site.github.token }} {% include /etc/passwd %} {%raw%}"
 MARKDOWN_TITLE = "[点我](javascript:alert(1)) <script>alert(1)</script> *粗* _斜_"
 CONTROL_TITLE = "控制\x07字符\x1b[31m红\u2028分隔\u202e反向\ufeff标记 😀"
+# Dates as real pages print them (SPEC §2.2): infoCode → what the page's date
+# says, from its publication time. A date without a time is that day at 00:00,
+# and the title names the time a post must get (``DATE_TITLE``).
+DATE_TEXTS: dict[str, tuple[str, Callable[[datetime], str]]] = {
+    "HX-date-label-cjk": ("date after a label, 年月日", lambda w: f"发布时间：{w:%Y年%m月%d日 %H:%M}"),
+    "HX-date-label": ("date after a label", lambda w: f"时间：{w:%Y-%m-%d %H:%M}"),
+    "HX-date-source": ("date before the source", lambda w: f"{w:%Y-%m-%d %H:%M:%S} 来源:云南网"),
+    "HX-date-weekday": (
+        "date, weekday, time",
+        lambda w: f"{w:%Y年%m月%d日} 星期{'一二三四五六日'[w.weekday()]} {w:%H:%M}",
+    ),
+    "HX-date-editor": ("date before the editor", lambda w: f"{w:%Y-%m-%d %H:%M} | 编辑：张三"),
+    "HX-date-only": ("a date without a time", lambda w: f"发布日期：{w:%Y-%m-%d}"),
+}
+# The listing /hostile/category/faults.html: good articles among each way a
+# download fails (by the name it is counted under) and a body too large to keep.
+FAULTS = {
+    "HX-good-1": "", "HX-good-2": "", "HX-slow": "timeout", "HX-reset": "reset",
+    "HX-dataloss": "dataloss", "HX-oversize": "too_big", "HX-oversize-stream": "too_big",
+    "HX-flaky": "http_503", "HX-redirect-loop": "ignored", "HX-huge-body": "too_large",
+}
+DATE_TITLE = "日期测试"  # + the post's time as "YYYY-MM-DD HH:MM"
 EVIL_OUTLETS = {
     "HX-liquid-outlet": "{% include /etc/passwd %}{{ site.time }}日报",
     "HX-markdown-outlet": "](javascript:alert(1))[日报",
@@ -129,6 +151,7 @@ def _cases() -> list[Case]:
         Case("HX-slow", h, "slower than DOWNLOAD_TIMEOUT", "refused"),
         Case("HX-reset", h, "connection reset mid-answer", "refused"),
         Case("HX-flaky", h, "503 Service Unavailable, every time", "refused"),
+        Case("HX-huge-body", h, "a body over MIRROR_MAX_BODY_BYTES once cleaned", "refused"),
         Case("HX-charset-utf8-lie", h, "declares UTF-8, is GBK", "mirrored", GBK_TITLE),
         Case("HX-charset-gbk-lie", h, "declares GBK, is UTF-8", "mirrored", GBK_TITLE),
         Case("HX-charset-unknown", h, "declares a charset that does not exist", "mirrored",
@@ -150,6 +173,7 @@ def _cases() -> list[Case]:
         Case("HX-deep-nesting", h, "body nested 5,000 elements deep", "safe"),
         Case("HX-liquid-body", h, "body with Liquid tags", "mirrored", GOOD_TITLES[4]),
     ]
+    c += [Case(code, h, kind, "mirrored") for code, (kind, _) in DATE_TEXTS.items()]
     c += [
         Case(f"HX-xss-{k:02d}", h, f"OWASP XSS vector {k}", "safe")
         for k in range(1, len(xss_vectors()) + 1)
@@ -268,6 +292,9 @@ class Hostile:
                 for c in ("HX-good-1", "HX-good-2", "HX-flaky")
             ]
             return self.html(_listing("".join(rows), None))
+        if path == "/hostile/category/faults.html":  # each way a download fails, and a huge body
+            rows = [_link(f"../html_News/NewsShare.html?infoCode={c}", c) for c in FAULTS]
+            return self.html(_listing("".join(rows), None))
         if path == "/hostile/category/hostiledata.html":
             rows = [_link(f"..{SHARE[len('/hostile'):]}?infoCode={c.code}", c.code)
                     for c in CASES.values() if c.feed == "hostiledata"]  # fmt: skip
@@ -375,7 +402,18 @@ class Hostile:
             return self.make(200, "text/html", page.encode("gb18030"))
         return self.html(page)
 
+    def published(self, code: str) -> datetime:
+        """The time a post of ``code`` must carry: :meth:`when`, at 00:00 for a date alone."""
+        when = self.when(code)
+        return when.replace(hour=0, minute=0) if code == "HX-date-only" else when
+
+    def date_text(self, code: str) -> str:
+        when = self.when(code)
+        return DATE_TEXTS[code][1](when) if code in DATE_TEXTS else f"{when:%Y-%m-%d %H:%M:%S}"
+
     def title(self, case: Case) -> str:
+        if case.code in DATE_TEXTS:
+            return f"{DATE_TITLE} {self.published(case.code):%Y-%m-%d %H:%M}"
         if case.code == "HX-yaml-title":
             return YAML_TITLE
         if case.code == "HX-control-title":
@@ -401,6 +439,8 @@ class Hostile:
             )
         if code.startswith("HX-charset-"):
             return "<p>春城花卉出口再创新高，一季度出口额同比增长。</p>"
+        if code == "HX-huge-body":  # about 1.3 MB of paragraphs that cleaning keeps
+            return "".join(f"<p>第{i}段。{'滇池绿道长文测试' * 22}</p>" for i in range(2400))
         serial = zlib.crc32(code.encode()) % 1000
         return make_body("hostile", serial, code, OUTLET, False)
 
@@ -411,7 +451,7 @@ class Hostile:
             '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{html_text(one_line(title))}</title>\n</head>\n<body>\n"
             f'<div class="article">\n<h1>{html_text(title)}</h1>\n'
-            f'<div class="info"><div class="time">{self.when(case.code):%Y-%m-%d %H:%M:%S}</div>'
+            f'<div class="info"><div class="time">{html_text(self.date_text(case.code))}</div>'
             f'<div class="source">来源：<a href="#">{html_text(outlet)}</a></div></div>\n'
             f'<div id="ContentBody">{self.body(case)}</div>\n</div>\n</body>\n</html>\n'
         )

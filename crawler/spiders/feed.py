@@ -14,13 +14,14 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotSupported
+from scrapy.exceptions import NotSupported
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.catalog import ARTICLE_FIELDS, Feed
 from crawler.dedup import DedupStore, close_store, open_store
+from crawler.failures import cause, describe, error_kind
 from crawler.items import Article
 from crawler.listings import Entry, ListingError, feed_hosts, listing_for, load_json, scalar
 from crawler.listingwalk import ListingWalk
@@ -195,7 +196,11 @@ class FeedSpider(scrapy.Spider):
         ))  # fmt: skip
 
     def listing_error(self, failure: Failure) -> None:
-        self.crawler.stats.inc_value("mirror/errors/listing")
+        stats = self.crawler.stats
+        stats.inc_value("mirror/errors/listing")
+        # Why, for the feed's summary should no listing page be read at all.
+        if stats.get_value("mirror/listing_failed") is None:
+            stats.set_value("mirror/listing_failed", cause(failure))
         logger.error(
             "Listing page of feed %s failed: %s <%s>",
             self.name, describe(failure), failure.request.url,
@@ -276,13 +281,7 @@ class FeedSpider(scrapy.Spider):
             self.store.forget_drop(code)
         else:
             self.store.release(code)
-        if status:
-            kind = f"http_{status}"
-        elif failure.check(IgnoreRequest):  # robots.txt, off the feed's hosts, redirect loop
-            kind = "refused"
-        else:
-            kind = type(failure.value).__name__
-        self.crawler.stats.inc_value(f"mirror/errors/{kind}")
+        self.crawler.stats.inc_value(f"mirror/errors/{error_kind(failure)}")
         logger.error(
             "Article %s of feed %s failed: %s <%s>",
             code, self.name, describe(failure), request.url,
@@ -319,9 +318,3 @@ class FeedSpider(scrapy.Spider):
         if reason == "finished":
             self.store.end_walk(self.name)
         close_store(self.store)
-
-
-def describe(failure: Failure) -> str:
-    if failure.check(HttpError):
-        return f"HTTP {failure.value.response.status}"
-    return f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
