@@ -189,7 +189,8 @@ def parse(text: str, path: str = "<post>") -> Post:
     body, share, footer = parts
     category = str(meta["categories"])
     digest = None
-    if footer.split("｜", 1)[0].endswith(f"{category_url(category, rolling=True)})"):
+    back_link = footer.rpartition("｜[返回首页](")[0]
+    if back_link.endswith(f"{category_url(category, rolling=True)})"):
         if not body.startswith("> ") or "\n\n" not in body:
             raise FormatError(f"{path}: a rolling-news post without its '> ' digest line")
         digest, body = body[2:].split("\n\n", 1)

@@ -7,6 +7,7 @@ their real paths and query strings, the shipped catalog is moved onto it
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -139,6 +140,11 @@ def test_rolling_news_is_keyed_by_id_and_asks_the_body_by_infocode(replica, tmp_
         )
         assert asked[f"/NewsData/GetNewsText.do?id={r['infoCode']}"] == 1
     assert len(posts) == len(good)
+    exported = mirror.scrapy("export", "--category", "emnews")
+    assert exported.returncode == 0, exported.output
+    digests = {json.loads(line)["infoCode"]: json.loads(line)["digest"]
+               for line in exported.stdout.splitlines()}
+    assert digests == {r["id"]: r["digest"].rsplit("】", 1)[1] for r in good}
     page = (mirror.dir / "category" / "emnews.html").read_text("utf-8")
     assert page == (
         "---\nlayout: category\ntitle: 东财滚动新闻\ncategory: emnews\npermalink: /emnews/\n---\n"
