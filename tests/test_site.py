@@ -430,3 +430,7 @@ def test_rolling_news_has_its_page_at_emnews_where_its_posts_link(replica, tmp_p
         links = {text(a): a.get("href") for a in shown.cssselect("div.post-body a")}
         assert links["返回东财滚动新闻"] == "/emnews/" and site.file("/emnews/").is_file()
         assert links[post.share_url] == post.share_url
+        assert [a.get("href") for a in shown.cssselect("p.post-meta a.tag")] == ["/emnews/"]
+    atom = lxml.etree.parse(str(built / "feed" / "emnews.xml")).getroot()
+    alternate = [link.get("href") for link in atom.findall(f"{ATOM}link") if link.get("rel") == "alternate"]
+    assert alternate and all(urlsplit(href).path == "/emnews/" for href in alternate), alternate
