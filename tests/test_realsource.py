@@ -173,7 +173,9 @@ def test_a_one_page_list_warns_when_every_record_is_new(replica, tmp_path):
     result = mirror.scrapy("crawl", "market38")
     assert result.returncode == 0, result.output
     warning = "all {} articles on its one-page listing are new: articles may have been missed"
-    listed = len(replica.get("/information/newmarket/web/webapi?marketType=38&count=100")["record"])
+    records = replica.get("/information/newmarket/web/webapi?marketType=38&count=100")["record"]
+    assert all(set(r) == {"infoCode", "title", "datetime", "medianame"} for r in records)
+    listed = len(records)
     assert warning.format(listed) in result.output
     assert "WARNING" in result.output.split(warning.format(listed))[0].splitlines()[-1]
     # Some new among known ones: the list overlaps the last run, nothing missed.
@@ -287,3 +289,19 @@ def test_demo_crawls_the_shipped_catalog_and_its_site_links_stay_local(tmp_path:
     assert seed.read_text("utf-8") == (DATA / "seed" / seed.name).read_text("utf-8").replace(
         "//finews.withounder.com/", "/"
     )
+
+
+def test_probe_works_on_the_shipped_feeds(replica, tmp_path):
+    mirror = Mirror(tmp_path, shipped_on(replica, "emnews", "kunmingribao"))
+    result = mirror.scrapy("probe", "emnews")
+    assert result.returncode == 0, result.output
+    first = replica.get("/web/webapi?type=102&count=100&newsid=1")["records"][0]
+    assert f"Article {first['id']} <{replica.url}/NewsData/GetNewsText.do?id={first['infoCode']}>" \
+        in result.stdout
+    assert f"_posts/{first['showtime'][:10]}-{first['id']}.md" in result.stdout
+    assert "  categories: emnews\n  tags: 东财滚动新闻\n" in result.stdout
+    result = mirror.scrapy("probe", "kunmingribao")
+    assert result.returncode == 0, result.output
+    assert "kept by outlets ['昆明日报']" in result.stdout
+    assert "  categories: kunmingribao\n  tags: 昆明日报新闻\n" in result.stdout
+    assert not mirror.dir.exists()
