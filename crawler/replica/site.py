@@ -644,7 +644,7 @@ class Replica:
         }  # fmt: skip
 
     def catalog(self) -> dict[str, Any]:
-        """The shipped catalog pointed at this replica."""
+        """The replica's own catalog pointed at this replica."""
         from crawler.replica.feeds import replica_catalog
 
         return replica_catalog(self.url)

@@ -157,26 +157,28 @@ class WebApi:
         self._serial = {feed: 0 for feed in FEEDS}
         n = min(articles, MAX_COUNT)
         for feed in FEEDS:
-            self._lists[feed] = [self._story(feed, self.now, k) for k in range(n)]
+            self._lists[feed] = [self._story(feed, self._aged(feed, k)) for k in range(n)]
         self._mix_rolling_into_markets()
         self._add_seed()
         if faults:
             # The API hiccup the finews mirror wrote as a post with no title and date.
-            hiccup = self._story("emnews", self.now, 3)
+            hiccup = self._story("emnews", self.now)
             self._lists["emnews"].insert(min(3, n), replace(hiccup, title="", time_text="", when=None))
         if finews is not None:
             self.add_finews(finews)
 
     # Stories ---------------------------------------------------------------
 
-    def _story(self, feed: str, newest: datetime, position: int, outlet: str = "") -> Story:
+    def _aged(self, feed: str, position: int) -> datetime:
+        """When the story at ``position`` of ``feed`` (0: the newest) came out."""
+        minutes = 11 * (position + 1) + _crc(f"{feed}:{position}") % 7
+        return self.now - timedelta(minutes=minutes, seconds=_crc(f"s{feed}{position}") % 60)
+
+    def _story(self, feed: str, when: datetime, outlet: str = "") -> Story:
+        """A new story of ``feed``, out at ``when``, its body stored for the content API."""
         outlets, digit = FEEDS[feed]
         serial = self._serial[feed]
         self._serial[feed] += 1
-        minutes = 11 * (position + 1) + _crc(f"{feed}:{serial}") % 7
-        when = newest - timedelta(minutes=minutes, seconds=_crc(f"s{feed}{serial}") % 60)
-        if position < 0:  # published: newer than what is there
-            when = newest
         rng = random.Random(f"webapi:title:{feed}:{serial}")
         outlet = outlet or outlets[serial % len(outlets)]
         number = f"{when:%Y%m%d}{digit}{(239000000 + serial * 7919) % 10**9:09d}"  # 18 digits
@@ -248,7 +250,7 @@ class WebApi:
             for _ in range(n):
                 newest = max((s.when for s in stories if s.when), default=clock)
                 when = max(clock.astimezone(TZ).replace(microsecond=0), newest + timedelta(seconds=1))
-                story = self._story(feed, when, -1, outlet)
+                story = self._story(feed, when, outlet)
                 stories.insert(0, story)
                 keys.append(story.id or story.code)
         return keys[::-1]
