@@ -15,7 +15,17 @@ A post is one Markdown file ``_posts/{YYYY-MM-DD}-{infoCode}.md``::
 
     [返回{outlet}新闻]({base}/category/{category}.html)｜[返回首页]({base}/)
 
-with no newline after the last line.
+with no newline after the last line. A rolling-news post (a feed with
+``post: rolling``) has a ``> {digest}`` line and a blank line before the
+body, and its back-link goes to ``{base}/{category}/``::
+
+    > {digest}
+
+    {cleaned body HTML}
+
+    <{share URL}>
+
+    [返回{outlet}新闻]({base}/{category}/)｜[返回首页]({base}/)
 """
 
 from __future__ import annotations
@@ -58,12 +68,25 @@ class Post:
     outlet: str
     body: str
     share_url: str
+    #: Rolling news only (SPEC §3.1): the digest line's text, Markdown-safe
+    #: (:func:`crawler.cleaning.clean_digest`); None for an outlet's post.
+    digest: str | None = None
     #: The file the post was read from (:func:`read`); not part of its value.
     path: Path | None = field(default=None, compare=False, repr=False)
 
     @property
     def filename(self) -> str:
         return f"{self.date:%Y-%m-%d}-{self.info_code}.md"
+
+    @property
+    def category_url(self) -> str:
+        """Where the post's category page is on the site, from its root."""
+        return category_url(self.category, rolling=self.digest is not None)
+
+
+def category_url(category: str, rolling: bool = False) -> str:
+    """``/category/{category}.html``; ``/{category}/`` for rolling news."""
+    return f"/{category}/" if rolling else f"/{CATEGORY_DIR}/{category}.html"
 
 
 # What PyYAML's emitter escapes in a double-quoted scalar (allow_unicode): a
@@ -127,11 +150,12 @@ def render(post: Post, base_url: str) -> str:
         f"categories: {yaml_plain(post.category)}\n"
         f"tags: {yaml_plain(post.outlet + TAG_SUFFIX)}\n"
         "---\n"
-        f"{post.body}\n"
+        + ("" if post.digest is None else f"> {post.digest}\n\n")
+        + f"{post.body}\n"
         "\n"
         f"<{autolink_url(post.share_url)}>\n"
         "\n"
-        f"[返回{markdown_text(post.outlet)}{TAG_SUFFIX}]({base}/{CATEGORY_DIR}/{post.category}.html)"
+        f"[返回{markdown_text(post.outlet)}{TAG_SUFFIX}]({base}{post.category_url})"
         f"｜[返回首页]({base}/)"
     )
 
@@ -162,17 +186,25 @@ def parse(text: str, path: str = "<post>") -> Post:
     parts = text[end + 5 :].rsplit("\n\n", 2)
     if len(parts) != 3 or not (parts[1].startswith("<") and parts[1].endswith(">")):
         raise FormatError(f"{path}: body, share link and back-links are not in place")
-    body, share, _footer = parts
+    body, share, footer = parts
+    category = str(meta["categories"])
+    digest = None
+    back_link = footer.rpartition("｜[返回首页](")[0]
+    if back_link.endswith(f"{category_url(category, rolling=True)})"):
+        if not body.startswith("> ") or "\n\n" not in body:
+            raise FormatError(f"{path}: a rolling-news post without its '> ' digest line")
+        digest, body = body[2:].split("\n\n", 1)
     match = FILENAME.fullmatch(Path(path).name)
     info_code = match["infoCode"] if match else ""
     return Post(
         info_code=info_code,
         title=str(meta["title"]),
         date=date,
-        category=str(meta["categories"]),
+        category=category,
         outlet=tags[: -len(TAG_SUFFIX)],
         body=body,
         share_url=share[1:-1],
+        digest=digest,
     )
 
 
@@ -212,14 +244,16 @@ def info_code_of(filename: str) -> str | None:
     return match["infoCode"] if match else None
 
 
-def category_page(outlet: str, category: str) -> str:
-    """``category/{category}.html`` (SPEC §3.3)."""
+def category_page(outlet: str, category: str, rolling: bool = False) -> str:
+    """``category/{category}.html`` (SPEC §3.3); rolling news's is served at
+    ``/{category}/`` (the finews site's ``/emnews/``), where its posts link."""
     return (
         "---\n"
         "layout: category\n"
         f"title: {yaml_plain(outlet + TAG_SUFFIX)}\n"
         f"category: {yaml_plain(category)}\n"
-        "---\n"
+        + (f"permalink: {category_url(category, rolling=True)}\n" if rolling else "")
+        + "---\n"
     )
 
 

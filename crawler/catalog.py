@@ -20,7 +20,7 @@ import yaml
 from cssselect import SelectorError
 from parsel.csstranslator import HTMLTranslator
 
-from crawler.slug import category_slug
+from crawler.slug import DEFAULT_READING, READINGS, category_slug
 
 DEFAULT_SHARE_LINK = (
     r"NewsShare\.html\?(?:[^#]*&)?infoCode=(?P<infoCode>[A-Za-z0-9_-]{1,64})"
@@ -41,7 +41,10 @@ DEFAULT_API_FIELDS = {
     "outlet": "medianame",
     "body": "text",
 }
-LIST_FIELDS = ("infoCode", "title", "date", "outlet", "url")
+# `key`: the record's key that names the post and keys dedup, when not its
+# infoCode (the content API is still asked with the infoCode); `digest`: the
+# record's summary, for the rolling-news post kind.
+LIST_FIELDS = ("infoCode", "key", "title", "date", "outlet", "url", "digest")
 DEFAULT_LIST_FIELDS = {
     "infoCode": "infoCode",
     "title": "title",
@@ -50,11 +53,15 @@ DEFAULT_LIST_FIELDS = {
 }
 
 AUTO_OUTLET = "auto"
+# Post kinds (SPEC §3.1): "outlet" posts link back to /category/{category}.html;
+# "rolling" posts (the source's rolling news) carry a "> digest" line before
+# the body and link back to /{category}/.
+POST_KINDS = ("outlet", "rolling")
 
 KEYS = {
     "outlet", "category", "start_urls", "share_link", "share_url", "next_page",
     "max_pages", "timezone", "encoding", "article", "api", "api_fields",
-    "list_api", "list_records", "list_fields", "outlets", "drop",
+    "list_api", "list_records", "list_fields", "outlets", "drop", "post",
 }  # fmt: skip
 
 
@@ -96,6 +103,18 @@ class Feed:
     )
     outlets: frozenset[str] = frozenset()
     drop: tuple[str, ...] = ()
+    post: str = "outlet"  # one of POST_KINDS
+    pinyin: str = DEFAULT_READING  # how outlet names become slugs (crawler.slug)
+
+    @property
+    def paged(self) -> bool:
+        """Whether the listing has more than one page (a list_api without
+        {page} is one page: the newest records the endpoint gives)."""
+        return not self.list_api or "{page}" in self.list_api
+
+    @property
+    def rolling(self) -> bool:
+        return self.post == "rolling"
 
     @property
     def auto_outlet(self) -> bool:
@@ -106,7 +125,7 @@ class Feed:
         return not self.outlets or (outlet or "").strip() in self.outlets
 
     def category_for(self, outlet: str) -> str:
-        return self.category if not self.auto_outlet else category_slug(outlet)
+        return self.category if not self.auto_outlet else category_slug(outlet, self.pinyin)
 
     def outlet_for(self, outlet: str) -> str:
         return self.outlet if not self.auto_outlet else outlet
@@ -116,8 +135,11 @@ def default_catalog_path() -> str:
     return str(resources.files("crawler").joinpath("feeds.yaml"))
 
 
-def load_catalog(path: str | Path | None = None) -> dict[str, Feed]:
-    """Read and check the catalog at ``path`` (the shipped one by default)."""
+def load_catalog(
+    path: str | Path | None = None, pinyin: str = DEFAULT_READING
+) -> dict[str, Feed]:
+    """Read and check the catalog at ``path`` (the shipped one by default);
+    ``pinyin`` is the reading of outlet names in slugs (``MIRROR_PINYIN``)."""
     path = str(path or default_catalog_path())
     try:
         with open(path, encoding="utf-8") as f:
@@ -126,21 +148,27 @@ def load_catalog(path: str | Path | None = None) -> dict[str, Feed]:
         raise CatalogError(path, f"cannot be read: {e.strerror}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise CatalogError(path, f"is not valid YAML: {e}") from None
-    return parse_catalog(data, path)
+    return parse_catalog(data, path, pinyin)
 
 
-def parse_catalog(data: Any, path: str = "<catalog>") -> dict[str, Feed]:
+def parse_catalog(
+    data: Any, path: str = "<catalog>", pinyin: str = DEFAULT_READING
+) -> dict[str, Feed]:
+    if pinyin not in READINGS:
+        raise CatalogError(
+            path, f"MIRROR_PINYIN {pinyin!r} is not one of {', '.join(READINGS)}"
+        )
     if not isinstance(data, dict) or not isinstance(data.get("feeds"), dict):
         raise CatalogError(path, "must be a mapping with a 'feeds' mapping in it")
     return {
-        str(name): _FeedChecker(path, str(name), spec).feed()
+        str(name): _FeedChecker(path, str(name), spec, pinyin).feed()
         for name, spec in data["feeds"].items()
     }
 
 
 class _FeedChecker:
-    def __init__(self, path: str, name: str, spec: Any):
-        self.path, self.name, self.spec = path, name, spec
+    def __init__(self, path: str, name: str, spec: Any, pinyin: str = DEFAULT_READING):
+        self.path, self.name, self.spec, self.pinyin = path, name, spec, pinyin
 
     def fail(self, key: str, message: str) -> CatalogError:
         return CatalogError(self.path, message, feed=self.name, key=key)
@@ -157,7 +185,7 @@ class _FeedChecker:
         if unknown:
             raise self.fail(unknown[0], "unknown key")
         spec = self.spec
-        kw: dict[str, Any] = {"name": self.name}
+        kw: dict[str, Any] = {"name": self.name, "pinyin": self.pinyin}
 
         outlet = self.text("outlet", required=True)
         kw["outlet"] = outlet
@@ -167,7 +195,7 @@ class _FeedChecker:
         if category and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", category):
             raise self.fail("category", "must be lower-case ASCII letters, digits and -")
         kw["category"] = "" if outlet == AUTO_OUTLET else (
-            category or category_slug(outlet)
+            category or category_slug(outlet, self.pinyin)
         )
         if outlet != AUTO_OUTLET and not kw["category"]:
             raise self.fail("outlet", "gives no category slug; set 'category'")
@@ -183,7 +211,7 @@ class _FeedChecker:
                 raise self.fail("start_urls", "must list at least one URL")
             kw["start_urls"] = tuple(self.url(u, "start_urls") for u in urls)
         else:
-            kw["list_api"] = self.template("list_api", "{page}")
+            kw["list_api"] = self.template("list_api")
             kw["list_records"] = self.text("list_records") or "records"
             kw["list_fields"] = self.mapping("list_fields", LIST_FIELDS, DEFAULT_LIST_FIELDS)
             if not self.text("share_url") and "url" not in kw["list_fields"]:
@@ -192,6 +220,14 @@ class _FeedChecker:
                     "a 'list_api' feed needs 'share_url' or a 'url' in 'list_fields'",
                 )
 
+        if "post" in spec:
+            kw["post"] = self.text("post")
+            if kw["post"] not in POST_KINDS:
+                raise self.fail("post", f"must be one of {', '.join(POST_KINDS)}")
+        if kw.get("post") == "rolling" and outlet == AUTO_OUTLET:
+            raise self.fail("post", "a rolling-news feed has one outlet, not 'auto'")
+        if kw.get("post") == "rolling" and not has_list:
+            raise self.fail("post", "a rolling-news feed reads a 'list_api' (its records carry the digest)")
         if "share_link" in spec:
             kw["share_link"] = self.share_link()
         if "share_url" in spec:
@@ -257,9 +293,9 @@ class _FeedChecker:
             raise self.fail(key, f"{value!r} is not an http(s) URL")
         return value
 
-    def template(self, key: str, placeholder: str) -> str:
+    def template(self, key: str, placeholder: str = "") -> str:
         value = self.url(self.text(key, required=True), key)
-        if placeholder not in value:
+        if placeholder and placeholder not in value:
             raise self.fail(key, f"must contain {placeholder}")
         try:
             value.format(infoCode="x", page=1)

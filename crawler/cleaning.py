@@ -514,6 +514,22 @@ def _unsafe_url(value: str) -> bool:
     return False
 
 
+_DIGEST_MARKUP = re.compile(r"([\\`*_\[\]<>|])")
+
+
+def clean_digest(digest: str) -> str:
+    """The rolling-news digest line (SPEC §3.1) from a record's ``digest``.
+
+    Its text after the last ``】`` (the source's ``【headline】`` lead), on one
+    line, with what Markdown or Liquid would turn into markup escaped
+    (backslash before ``\\ ` * _ [ ] < > |``, braces as character
+    references); a plain sentence passes unchanged.
+    """
+    text = " ".join(digest.rsplit("】", 1)[-1].split())
+    text = _DIGEST_MARKUP.sub(r"\\\1", text)
+    return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
 def is_safe(html: str) -> bool:
     """True when ``html`` holds no markup that could execute in the mirror.
 

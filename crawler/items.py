@@ -16,6 +16,7 @@ class Article:
     date: str | None = None  # as the source writes it
     outlet: str | None = None
     body: str | None = None  # raw HTML until the clean pipeline has run
+    digest: str | None = None  # rolling news: the record's digest (line made by clean)
     # Filled in by the validate pipeline:
     published: datetime | None = None
     category: str = ""

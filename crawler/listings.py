@@ -23,9 +23,10 @@ from crawler.catalog import INFO_CODE, Feed
 class Entry:
     """An article named by a listing."""
 
-    info_code: str
+    info_code: str  # the post's key: its file name and dedup key
     url: str = ""  # its own link (share page), absolute, if the listing gives one
-    fields: dict[str, str] = field(default_factory=dict)  # title/date/outlet of a record
+    fields: dict[str, str] = field(default_factory=dict)  # title/date/outlet/digest of a record
+    api_code: str = ""  # the infoCode the content API is asked for, when not info_code
 
 
 @dataclass
@@ -156,26 +157,18 @@ class JsonListing:
             if not isinstance(record, Mapping):
                 rejected.append(Rejected("bad_record", f"record {i} is not an object"))
                 continue
-            raw_code = record.get(keys["infoCode"])
-            code = scalar(raw_code)
-            if raw_code is not None and code is None:
-                rejected.append(Rejected("bad_infocode", f"record {i} infoCode {raw_code!r}"[:200]))
+            code = self.code(record, i, keys["infoCode"], rejected)
+            if code is None:
                 continue
-            if code in (None, ""):
-                title = record.get(keys.get("title", ""))
-                named = f" titled {str(title).strip()[:60]!r}" if title else ""
-                rejected.append(
-                    Rejected("missing_infocode", f"record {i}{named} has no {keys['infoCode']!r}")
-                )
-                continue
-            code = str(code).strip()
-            if not INFO_CODE.fullmatch(code):
-                rejected.append(Rejected("bad_infocode", f"record {i} infoCode {code!r}"))
-                continue
+            api_code = ""
+            if "key" in keys:  # the post is keyed by another field; the API asked by infoCode
+                api_code, code = code, self.code(record, i, keys["key"], rejected)
+                if code is None:
+                    continue
             fields = {
                 name: text.strip()
                 for name, key in keys.items()
-                if name not in ("infoCode", "url") and (text := scalar(record.get(key)))
+                if name not in ("infoCode", "key", "url") and (text := scalar(record.get(key)))
             }
             url = scalar(record.get(keys["url"])) if "url" in keys else None
             try:
@@ -184,9 +177,30 @@ class JsonListing:
                 url = ""
             if url and urlsplit(url).scheme not in ("http", "https"):
                 url = ""  # a javascript: or data: "link": the post links the article instead
-            entries.setdefault(code, Entry(code, url, fields))
-        next_url = self.url(page + 1) if records else None
+            entries.setdefault(code, Entry(code, url, fields, api_code))
+        # A list_api without {page} is one page: the newest records it gives.
+        next_url = self.url(page + 1) if records and self.feed.paged else None
         return Page(list(entries.values()), rejected, next_url, len(records))
+
+    def code(
+        self, record: Mapping[str, Any], i: int, key: str, rejected: list[Rejected]
+    ) -> str | None:
+        """The record's ``key`` if it is a good infoCode; else None, with why in ``rejected``."""
+        raw_code = record.get(key)
+        code = scalar(raw_code)
+        if raw_code is not None and code is None:
+            rejected.append(Rejected("bad_infocode", f"record {i} {key} {raw_code!r}"[:200]))
+            return None
+        if code in (None, ""):
+            title = record.get(self.feed.list_fields.get("title", ""))
+            named = f" titled {str(title).strip()[:60]!r}" if title else ""
+            rejected.append(Rejected("missing_infocode", f"record {i}{named} has no {key!r}"))
+            return None
+        code = str(code).strip()
+        if not INFO_CODE.fullmatch(code):
+            rejected.append(Rejected("bad_infocode", f"record {i} {key} {code!r}"))
+            return None
+        return code
 
     def culprit(self, page: Page) -> str:
         """The catalog key to blame when ``page`` names no article."""

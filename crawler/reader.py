@@ -105,7 +105,8 @@ def as_record(post: Post, root: str | os.PathLike[str] | None = None) -> dict[st
     """``post`` as a JSON-ready mapping (what ``scrapy export`` writes, one per line).
 
     ``date`` is ISO 8601 with the feed's offset; ``path`` is relative to
-    ``root`` when given (and the post lies under it).
+    ``root`` when given (and the post lies under it); ``digest`` is there for
+    rolling news only.
     """
     path = ""
     if post.path is not None:
@@ -115,7 +116,7 @@ def as_record(post: Post, root: str | os.PathLike[str] | None = None) -> dict[st
                 path = post.path.relative_to(root).as_posix()
             except ValueError:
                 pass
-    return {
+    record = {
         "infoCode": post.info_code,
         "title": post.title,
         "date": post.date.isoformat(),
@@ -125,6 +126,9 @@ def as_record(post: Post, root: str | os.PathLike[str] | None = None) -> dict[st
         "share_url": post.share_url,
         "path": path,
     }
+    if post.digest is not None:  # rolling news: its "> " line
+        record["digest"] = post.digest
+    return record
 
 
 def day_start(day: date, tz: tzinfo) -> datetime:

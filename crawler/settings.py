@@ -16,6 +16,11 @@ COMMANDS_MODULE = "crawler.commands"
 MIRROR_DIR = "output"
 MIRROR_BASE_URL = "//finews.withounder.com"
 MIRROR_KEEP_DAYS = 3
+# How an outlet name becomes its category slug (`outlet: auto`, or no
+# `category`): "character" reads it as the finews mirror did (xpinyin, one
+# character at a time: 重庆日报 → zhongqingribao), so its category URLs carry
+# over; "phrase" reads phrases correctly (chongqingribao), for a new mirror.
+MIRROR_PINYIN = "character"
 # Articles dropped as bad are not fetched again before this many hours pass
 # (the source may fix them); 0 retries them on every run.
 MIRROR_RETRY_DROPPED_HOURS = 24

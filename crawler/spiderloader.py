@@ -28,7 +28,9 @@ def spider_class(feed: Feed) -> type[FeedSpider]:
 class CatalogSpiderLoader:
     def __init__(self, settings: BaseSettings):
         try:
-            self.feeds = load_catalog(settings.get("NEWS_FEEDS_FILE") or None)
+            self.feeds = load_catalog(
+                settings.get("NEWS_FEEDS_FILE") or None, settings.get("MIRROR_PINYIN")
+            )
         except CatalogError as e:
             # A bad catalog stops any command at start, with the feed and key.
             print(f"error: {e}", file=sys.stderr)

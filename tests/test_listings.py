@@ -338,3 +338,36 @@ def test_one_bad_article_is_not_drift(replica, mirror_factory):
     assert "FAILED" not in line
     assert "no article mirrored" not in result.stderr
     assert result.returncode == 0
+
+
+def test_a_record_keyed_by_another_field_and_a_list_without_pages():
+    """A rolling-news record names its post by `id` (list_fields.key) and its
+    body by `infoCode`; a list_api without {page} has no page 2 (SPEC §2.4)."""
+    from scrapy.http import TextResponse
+
+    from crawler.listings import JsonListing
+
+    feed = parse_catalog({"feeds": {"rolling": {
+        "outlet": "东财滚动", "category": "emnews", "post": "rolling",
+        "list_api": "http://h/web/webapi?type=102&count=100&newsid=1",
+        "list_fields": {"key": "id", "digest": "digest", "url": "url_w"},
+    }}})["rolling"]  # fmt: skip
+    body = json.dumps({"records": [
+        {"infoCode": "NW2022", "id": "2022", "title": "t", "showtime": "2022-05-30 22:00:29",
+         "digest": "【t】d", "url_w": "http://e/news/1,2022.html"},
+        {"infoCode": "NW2023", "title": "no id"},
+        {"id": "2024", "title": "no infoCode"},
+        {"infoCode": "NW2025", "id": "../x", "title": "bad id"},
+    ]})  # fmt: skip
+    response = TextResponse(feed.list_api, body=body.encode(), encoding="utf-8")
+    page = JsonListing(feed).parse(response, 1)
+    assert [(e.info_code, e.api_code, e.url) for e in page.entries] == [
+        ("2022", "NW2022", "http://e/news/1,2022.html")
+    ]
+    assert page.entries[0].fields == {"title": "t", "date": "2022-05-30 22:00:29", "digest": "【t】d"}
+    assert [(r.reason, r.what) for r in page.rejected] == [
+        ("missing_infocode", "record 1 titled 'no id' has no 'id'"),
+        ("missing_infocode", "record 2 titled 'no infoCode' has no 'infoCode'"),
+        ("bad_infocode", "record 3 id '../x'"),
+    ]
+    assert page.next_url is None and not feed.paged

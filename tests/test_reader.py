@@ -25,6 +25,7 @@ from crawler.archive import (
     yaml_dump_string,
     yaml_string,
 )
+from crawler.cleaning import clean_digest
 from crawler.reader import ArchiveReader, as_record, parse_bound
 from tests.conftest import DATA, Mirror, replica_feeds
 
@@ -70,6 +71,8 @@ def posts(draw) -> Post:
         outlet=draw(OUTLET),
         body=draw(TEXT),
         share_url="http://finews.zning.xyz/html_News/NewsShare.html?infoCode=" + info_code,
+        # Rolling news (SPEC §3.1): a digest line, as the clean pipeline makes it.
+        digest=draw(st.one_of(st.none(), TEXT.map(clean_digest))),
     )
 
 
@@ -91,8 +94,13 @@ def test_read_of_write_is_the_post_for_hostile_titles_and_bodies(post, base):
             post.title, post.category, post.outlet + "新闻"
         )
         assert render(back, base) == text
-        page = yaml.safe_load(category_page(post.outlet, post.category)[4:-4])
-        assert page == {"layout": "category", "title": post.outlet + "新闻", "category": post.category}
+        rolling = post.digest is not None
+        page = yaml.safe_load(category_page(post.outlet, post.category, rolling)[4:-4])
+        assert page == {
+            "layout": "category", "title": post.outlet + "新闻", "category": post.category,
+            **({"permalink": f"/{post.category}/"} if rolling else {}),
+        }
+        assert text.endswith(f"{post.category_url})｜[返回首页]({base.rstrip('/')}/)")
         [found] = ArchiveReader(tmp).posts()
         assert found == post and found.path == path
 

@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 import pytest
 import yaml
 
-from crawler.catalog import DEFAULT_SHARE_LINK, load_catalog, parse_catalog
+from crawler.catalog import DEFAULT_SHARE_LINK, default_catalog_path, load_catalog, parse_catalog
 from crawler.replica import Replica, replica_catalog, write_replica_catalog
 from crawler.replica.content import (
     BOARDS,
@@ -469,16 +469,17 @@ def test_stats_count_requests_by_path_and_kind(replica: Replica) -> None:
         "/html_News/NewsShare.html?infoCode=NWKMRB00000001",
         "/NewsData/GetNewsText.do?id=NWYNRB00000001", "/api/list/dalidaily?page=1",
         "/api/content?id=NWDLRB00000001&key=content", "/nothing",
+        "/web/webapi?type=102&count=5&newsid=1", "/images/NWX-0.png",
     ):  # fmt: skip
         get(base + path)
     stats = get(f"{base}/_replica/stats").json()
     assert stats == replica.stats()
-    assert stats["requests"] == 8
+    assert stats["requests"] == 10
     assert stats["by_path"]["/category/kunmingribao.html"] == 2
     assert stats["by_path"]["/html_News/NewsShare.html?infoCode=NWKMRB00000001"] == 1
     assert stats["by_kind"] == {
-        "listing": 2, "share": 1, "api": 1, "list_api": 1, "content": 1,
-        "robots": 1, "other": 1,
+        "listing": 2, "share": 1, "api": 1, "list_api": 2, "content": 1,
+        "robots": 1, "image": 1, "other": 1,
     }  # fmt: skip
     assert stats["max_in_flight"] == 1 and stats["in_flight"] == 0
     assert get(f"{base}/_replica/reset").json() == {"ok": True}
@@ -556,7 +557,7 @@ def test_same_arguments_same_site() -> None:
 
 
 def test_replica_catalog_rewrites_what_is_fetched(tmp_path: Path) -> None:
-    shipped = yaml.safe_load((ROOT / "crawler" / "feeds.yaml").read_text("utf-8"))
+    shipped = yaml.safe_load((ROOT / "crawler" / "replica" / "catalog.yaml").read_text("utf-8"))
     data = replica_catalog("http://127.0.0.1:8765/")
     assert set(data["feeds"]) == set(shipped["feeds"])
     text = json.dumps(data, ensure_ascii=False)
@@ -576,11 +577,28 @@ def test_replica_catalog_rewrites_what_is_fetched(tmp_path: Path) -> None:
     assert feeds["kunmingribao"].start_urls == (
         "http://127.0.0.1:8765/category/kunmingribao.html",
     )
-    assert shipped == yaml.safe_load((ROOT / "crawler" / "feeds.yaml").read_text("utf-8"))
+    assert shipped == yaml.safe_load((ROOT / "crawler" / "replica" / "catalog.yaml").read_text("utf-8"))
 
     out = tmp_path / "replica.yaml"
     write_replica_catalog("http://127.0.0.1:8765", out)
     assert load_catalog(out) == feeds
+
+
+def test_the_shipped_catalog_on_the_replica_keeps_real_paths_and_queries() -> None:
+    """Every real host (183.136.162.242, 43.240.125.15:1818, choicewzp1…) is the
+    one replica: only the origin moves; share links stay the public ones."""
+    data = replica_catalog("http://127.0.0.1:8765", default_catalog_path())
+    feeds = parse_catalog(data)
+    assert feeds["emnews"].list_api == (
+        "http://127.0.0.1:8765/web/webapi?type=102&count=100&newsid=1"
+    )
+    assert feeds["market38"].list_api == (
+        "http://127.0.0.1:8765/information/newmarket/web/webapi?marketType=38&count=100"
+    )
+    assert feeds["kunmingribao"].api == (
+        "http://127.0.0.1:8765/NewsData/GetNewsText.do?id={infoCode}"
+    )
+    assert feeds["regional"].share_url.startswith("http://finews.zning.xyz/")
 
 
 def test_command_serves_until_sigterm(tmp_path: Path) -> None:

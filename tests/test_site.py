@@ -442,3 +442,37 @@ def test_site_files_are_left_alone_when_switched_off(replica, tmp_path):
 )
 def test_site_url_and_baseurl_come_from_the_back_links_base(base, location):
     assert site_location(base) == location
+
+
+def test_rolling_news_has_its_page_at_emnews_where_its_posts_link(replica, tmp_path):
+    """The finews site's rolling news lives at /emnews/ (SPEC §3.1): the
+    category page is served there, lists the posts, and their back-link and
+    the home page reach it."""
+    from crawler.catalog import default_catalog_path
+    from crawler.replica import replica_catalog
+
+    feeds = replica_catalog(replica.url, default_catalog_path())["feeds"]
+    mirror = Mirror(tmp_path, {"feeds": {"emnews": feeds["emnews"], "regional": feeds["regional"]}})
+    result = mirror.scrapy("crawlall", "-s", "MIRROR_BASE_URL=")
+    assert result.returncode == 0, result.output
+    built = tmp_path / "_site"
+    jekyll_build(mirror.dir, built)
+    site = Site(mirror, built, newest_first(list(ArchiveReader(mirror.dir).posts(folders=[POSTS_DIR]))))
+    rolling = site.category("emnews")
+    assert rolling and all(p.digest is not None for p in rolling)
+    page = site.page("/emnews/")
+    assert text(page.cssselect("h1")[0]) == "东财滚动新闻"
+    assert post_links(page) == [site_url(p) for p in rolling]
+    assert "/emnews/" in {a.get("href") for a in site.page("/").cssselect("h2 a")}
+    assert not (built / "category" / "emnews.html").exists()
+    for post in rolling[:5]:
+        shown = site.page(site_url(post))
+        quote = shown.cssselect("div.post-body blockquote")
+        assert quote and text(quote[0]) == post.digest
+        links = {text(a): a.get("href") for a in shown.cssselect("div.post-body a")}
+        assert links["返回东财滚动新闻"] == "/emnews/" and site.file("/emnews/").is_file()
+        assert links[post.share_url] == post.share_url
+        assert [a.get("href") for a in shown.cssselect("p.post-meta a.tag")] == ["/emnews/"]
+    atom = lxml.etree.parse(str(built / "feed" / "emnews.xml")).getroot()
+    alternate = [link.get("href") for link in atom.findall(f"{ATOM}link") if link.get("rel") == "alternate"]
+    assert alternate and all(urlsplit(href).path == "/emnews/" for href in alternate), alternate

@@ -4,8 +4,10 @@ import argparse
 from pathlib import Path
 
 from scrapy.crawler import AsyncCrawlerProcess
+from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler.archive import CATEGORY_DIR, POSTS_DIR
+from crawler.catalog import default_catalog_path
 from crawler.commands import ScrapyCommand, crawl_feeds, print_results
 from crawler.dedup import STATE_DIR
 from crawler.replica import Replica, write_replica_catalog
@@ -19,7 +21,7 @@ class Command(ScrapyCommand):
         return "[options]"
 
     def short_desc(self) -> str:
-        return "Crawl every feed from the bundled replica of the source (on 127.0.0.1)"
+        return "Crawl every shipped feed from the bundled replica of the source (on 127.0.0.1)"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -34,8 +36,12 @@ class Command(ScrapyCommand):
         with Replica(articles=opts.articles) as replica:
             print(f"Serving the replica of the source at {replica.url}")
             catalog.parent.mkdir(parents=True, exist_ok=True)
-            write_replica_catalog(replica.url, str(catalog))
+            # The shipped catalog: the real source's endpoints, on the replica.
+            write_replica_catalog(replica.url, str(catalog), default_catalog_path())
             self.settings.set("NEWS_FEEDS_FILE", str(catalog), priority="cmdline")
+            if self.settings.getpriority("MIRROR_BASE_URL") < SETTINGS_PRIORITIES["cmdline"]:
+                # The demo's site links to itself, not to the public mirror.
+                self.settings.set("MIRROR_BASE_URL", "", priority="cmdline")
             process = AsyncCrawlerProcess(self.settings)
             results = crawl_feeds(process, process.spider_loader.list())
         self.exitcode = print_results(results)

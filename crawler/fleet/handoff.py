@@ -62,7 +62,7 @@ class HandoffPipeline:
             f"{POSTS_DIR}/{post.filename}",
             render(post, self.base_url),
             post.category,
-            category_page(post.outlet, post.category),
+            category_page(post.outlet, post.category, post.digest is not None),
             item.feed,
         )
         stats = self.crawler.stats

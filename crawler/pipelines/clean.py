@@ -12,7 +12,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.cleaning import BodyCleaner
+from crawler.cleaning import BodyCleaner, clean_digest
 from crawler.items import Article
 
 
@@ -32,6 +32,8 @@ class CleanPipeline:
         if self.cleaner is None:
             self.cleaner = BodyCleaner(self.crawler.spider.feed.drop)
         item.body = self.cleaner.clean(item.body or "", item.url)
+        if self.crawler.spider.feed.rolling:
+            item.digest = clean_digest(item.digest or "")
         if not item.body:
             self.drop("empty_body")
         if self.max_bytes > 0:

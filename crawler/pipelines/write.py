@@ -28,6 +28,7 @@ def post_of(item: Article) -> Post:
         outlet=item.outlet or "",
         body=item.body or "",
         share_url=item.share_url,
+        digest=item.digest,
     )
 
 
@@ -96,5 +97,5 @@ class WritePipeline:
             return
         page = self.root / CATEGORY_DIR / f"{post.category}.html"
         if not page.exists():
-            write_atomic(page, category_page(post.outlet, post.category))
+            write_atomic(page, category_page(post.outlet, post.category, post.digest is not None))
         self.categories.add(post.category)

@@ -1,9 +1,12 @@
 """A small replica of the news source, served on loopback.
 
 The README's demo, the tests and the benchmarks crawl it instead of the real
-site: it serves every feed of the shipped catalog (``crawler/feeds.yaml``) at
-the same paths, so that :func:`replica_catalog` (the catalog with the
-source's host swapped for the replica's) crawls it. ``python -m
+site. It serves the real source's endpoints that the shipped catalog
+(``crawler/feeds.yaml``) reads (:mod:`crawler.replica.webapi`), and the feeds
+of its own catalog (``crawler/replica/catalog.yaml``: HTML listings, GBK
+pages, other JSON shapes), all at the source's paths and query strings, so
+that :func:`replica_catalog` (a catalog with each URL's host swapped for the
+replica's) crawls it. ``python -m
 crawler.replica`` runs one from the command line.
 """
 

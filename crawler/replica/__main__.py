@@ -12,6 +12,7 @@ import threading
 from datetime import datetime
 from types import FrameType
 
+from crawler.catalog import default_catalog_path
 from crawler.replica.feeds import write_replica_catalog
 from crawler.replica.site import Replica
 
@@ -32,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
         help="ISO time the articles' dates count back from (default: now)",
     )  # fmt: skip
     p.add_argument("--catalog-out", metavar="PATH", help="write the replica's catalog here")
+    p.add_argument(
+        "--shipped-catalog-out", metavar="PATH",
+        help="write the shipped catalog (the real source's endpoints) pointed at the replica here",
+    )  # fmt: skip
+    p.add_argument(
+        "--finews", metavar="DIR",
+        help="also serve the records and bodies the finews posts in DIR were made from",
+    )  # fmt: skip
     return p
 
 
@@ -49,11 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     replica = Replica(
         articles=args.articles, per_page=args.per_page, latency_ms=args.latency_ms,
         faults=not args.no_faults, now=args.now, host=args.host, port=args.port,
+        finews=args.finews,
     )  # fmt: skip
     try:
         url = replica.start()
         if args.catalog_out:
             write_replica_catalog(url, args.catalog_out)
+        if args.shipped_catalog_out:
+            write_replica_catalog(url, args.shipped_catalog_out, default_catalog_path())
         print(f"Replica serving at {url}", flush=True)
         while not stop.wait(0.5):
             pass

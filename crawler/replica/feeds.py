@@ -1,34 +1,43 @@
-"""The feed catalog pointed at a replica instead of the real source."""
+"""A feed catalog pointed at a replica instead of the real source.
+
+The replica answers at the source's paths and query strings for every host
+(the real source's several hosts are one loopback server), so pointing a
+catalog at it is moving each fetched URL's ``scheme://host[:port]`` onto it.
+"""
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from crawler.catalog import default_catalog_path
-
-SOURCE_BASE = "http://finews.zning.xyz"
+#: The replica's own catalog: a feed of every kind it serves (HTML listings,
+#: GBK pages, content and list APIs, an aggregate and a feed cut from it).
+REPLICA_CATALOG = str(Path(__file__).resolve().parent / "catalog.yaml")
 # The keys holding URLs that are fetched; `share_url` is the public link a
 # post records, so it keeps pointing at the real source.
 FETCHED_KEYS = ("start_urls", "api", "list_api")
+_ORIGIN = re.compile(r"https?://[^/?#]+")
 
 
 def _rebase(url: Any, base: str) -> Any:
-    if isinstance(url, str) and (url == SOURCE_BASE or url.startswith(SOURCE_BASE + "/")):
-        return base + url[len(SOURCE_BASE) :]
+    if isinstance(url, str):
+        return _ORIGIN.sub(lambda m: base, url, count=1) if _ORIGIN.match(url) else url
     return url
 
 
 def replica_catalog(base_url: str, catalog_path: str | None = None) -> dict[str, Any]:
-    """The catalog at ``catalog_path`` (default: the shipped one) with every
-    fetched URL (``start_urls``, ``api``, ``list_api``) moved from
-    ``http://finews.zning.xyz`` to ``base_url``."""
+    """The catalog at ``catalog_path`` (default: the replica's own,
+    :data:`REPLICA_CATALOG`; the shipped one is
+    :func:`crawler.catalog.default_catalog_path`) with every fetched URL
+    (``start_urls``, ``api``, ``list_api``) moved onto ``base_url``, path and
+    query kept."""
     base = base_url.rstrip("/")
-    with open(catalog_path or default_catalog_path(), encoding="utf-8") as f:
+    with open(catalog_path or REPLICA_CATALOG, encoding="utf-8") as f:
         data = copy.deepcopy(yaml.safe_load(f))
     feeds = data.get("feeds") if isinstance(data, dict) else None
     for spec in (feeds or {}).values():

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -35,8 +36,10 @@ from crawler.replica.content import (
 )
 from crawler.replica.hostile import PREFIXES as HOSTILE_PREFIXES
 from crawler.replica.hostile import Hostile, send_fault
+from crawler.replica.webapi import FEEDS as WEBAPI_FEEDS
+from crawler.replica.webapi import MARKET_PATH, WEBAPI_PATH, WebApi, png
 
-KINDS = ("listing", "share", "api", "list_api", "content", "robots", "other")
+KINDS = ("listing", "share", "api", "list_api", "content", "robots", "image", "other")
 ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
 SHARE_PATH = "/html_News/NewsShare.html"
 
@@ -75,8 +78,10 @@ def kind_of(path: str) -> str:
         return "share"
     if path == "/NewsData/GetNewsText.do":
         return "api"
-    if path.startswith("/api/list/"):
+    if path.startswith("/api/list/") or path in (WEBAPI_PATH, MARKET_PATH):
         return "list_api"
+    if path.startswith("/images/"):
+        return "image"
     if path == "/api/content":
         return "content"
     if path == "/robots.txt":
@@ -90,8 +95,9 @@ def kind_of(path: str) -> str:
 class Site:
     """Turns a request path and query into a :class:`Response`."""
 
-    def __init__(self, source: Source):
+    def __init__(self, source: Source, webapi: WebApi):
         self.source = source
+        self.webapi = webapi
         self.hostile = Hostile(source.now, Response)
 
     def respond(self, path: str, query: dict[str, list[str]], base: str) -> Response:
@@ -122,7 +128,17 @@ class Site:
             if article is None:
                 return _error_page(404, "文章不存在")
             return self.share(article)
+        if path == WEBAPI_PATH:  # the real source's lists (crawler.replica.webapi)
+            return _json(*self.webapi.webapi(query))
+        if path == MARKET_PATH:
+            return _json(*self.webapi.market(query))
+        if path.startswith("/images/") and path.endswith((".png", ".jpg")):
+            name = path[len("/images/") :]
+            return Response(200, "image/png", png(name))
         if path == "/NewsData/GetNewsText.do":
+            body = self.webapi.body(arg("id"))
+            if body is not None:  # a story of the real source's lists: the body only
+                return _json(body)
             return self.news_text(self._article(arg("id")))
         if path.startswith("/api/list/"):
             feed = path[len("/api/list/") :]
@@ -498,6 +514,7 @@ class Replica:
         now: datetime | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        finews: str | Path | None = None,
     ):
         if latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
@@ -511,7 +528,8 @@ class Replica:
         self.latency_ms = latency_ms
         self.host, self.port = host, port
         self.source = Source(articles, per_page, faults, self.now)
-        self.site = Site(self.source)
+        self.webapi = WebApi(articles, self.now, faults, Path(finews) if finews else None)
+        self.site = Site(self.source, self.webapi)
         self.errors: list[BaseException] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -581,15 +599,20 @@ class Replica:
     @property
     def feeds(self) -> tuple[str, ...]:
         """The feed names :meth:`publish` takes."""
-        return tuple(FEEDS) + tuple(ALIASES)
+        return tuple(FEEDS) + tuple(ALIASES) + tuple(WEBAPI_FEEDS)
 
-    def publish(self, feed: str, n: int = 1) -> list[str]:
+    def publish(self, feed: str, n: int = 1, outlet: str = "") -> list[str]:
         """Add ``n`` newer articles at the top of ``feed``; their infoCodes,
         newest first.
 
         ``feed`` is a replica feed or a catalog feed reading one (publishing
-        to ``qujingribao`` adds 曲靖日报 articles to the aggregate).
+        to ``qujingribao`` adds 曲靖日报 articles to the aggregate), or one of
+        the real source's lists (``emnews``, ``regional``, ``market37``…,
+        ``outlet`` choosing whose the new stories are; for ``emnews`` the
+        keys given are the records' ``id``).
         """
+        if feed in WEBAPI_FEEDS:
+            return self.webapi.publish(feed, n, self._clock(), outlet)
         return self.source.publish(feed, n, self._clock())
 
     def _clock(self) -> datetime:
@@ -621,7 +644,7 @@ class Replica:
         }  # fmt: skip
 
     def catalog(self) -> dict[str, Any]:
-        """The shipped catalog pointed at this replica."""
+        """The replica's own catalog pointed at this replica."""
         from crawler.replica.feeds import replica_catalog
 
         return replica_catalog(self.url)
@@ -682,10 +705,11 @@ class Replica:
         if path == "/_replica/publish":
             feed = (query.get("feed") or [""])[0]
             n = (query.get("n") or ["1"])[0]
+            outlet = (query.get("outlet") or [""])[0]
             if not n.isdigit() or int(n) > 100_000:
                 return _json({"error": "n must be a whole number"}, 400)
             try:
-                return _json(self.publish(feed, int(n)))
+                return _json(self.publish(feed, int(n), outlet))
             except KeyError:
                 return _json({"error": f"unknown feed {feed!r}"}, 404)
         return _json({"error": "unknown control"}, 404)

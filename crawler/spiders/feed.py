@@ -141,7 +141,7 @@ class FeedSpider(scrapy.Spider):
                 "Feed %s: no article found on listing <%s>: %s", self.name, response.url, culprit
             )
         self.store.refresh()
-        new = pending = 0
+        new = pending = wanted = 0
         oldest_new = False  # the page's last (oldest) article is new: a backfill
         for entry in found.entries:
             if entry.info_code in self.left_out:
@@ -149,6 +149,7 @@ class FeedSpider(scrapy.Spider):
             if not self.wants(entry):
                 stats.inc_value("mirror/filtered")
                 continue
+            wanted += 1
             oldest_new = False
             if not self.store.claim(entry.info_code):
                 stats.inc_value("mirror/known")
@@ -162,6 +163,14 @@ class FeedSpider(scrapy.Spider):
             "Feed %s page %d: %d articles, %d new <%s>",
             self.name, page, len(found.entries), new, response.url,
         )
+        if not self.feed.paged and new and new == wanted:
+            # One page and no way back: what fell off it before this run is lost.
+            stats.set_value("mirror/window_all_new", new)
+            logger.warning(
+                "Feed %s: all %d articles on its one-page listing are new: articles may "
+                "have been missed; crawl it more often (the source offers no older page) <%s>",
+                self.name, new, response.url,
+            )
         if found.next_url and page < self.feed.max_pages and (new or pending or self.resume):
             if walk is None:
                 yield self.listing_request(found.next_url, page + 1)
@@ -210,7 +219,7 @@ class FeedSpider(scrapy.Spider):
     def article_request(self, entry: Entry) -> Request:
         code = entry.info_code
         if self.feed.api:
-            url = self.feed.api.format(infoCode=code)
+            url = self.feed.api.format(infoCode=entry.api_code or code)
         else:
             url = entry.url or self.feed.share_url.format(infoCode=code)
         share_url = (
@@ -240,6 +249,7 @@ class FeedSpider(scrapy.Spider):
             info_code=entry.info_code,
             url=response.url,
             share_url=share_url,
+            digest=entry.fields.get("digest") if self.feed.rolling else None,
             **fields,
         )
 
