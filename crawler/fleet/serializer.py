@@ -58,6 +58,7 @@ def _decode(obj: dict[str, Any]) -> Any:
             return Entry(
                 info_code=str(value["info_code"]), url=str(value.get("url") or ""),
                 fields={str(k): str(v) for k, v in (value.get("fields") or {}).items()},
+                api_code=str(value.get("api_code") or ""),
             )  # fmt: skip
     if any(key.startswith("$") for key in obj):
         raise ValueError(f"unknown tagged value {sorted(obj)[:3]}")

@@ -103,7 +103,7 @@ def test_a_request_comes_back_from_json_as_it_went_in():
         "http://127.0.0.1/html_News/NewsShare.html?infoCode=C1",
         callback=spider.parse_article, errback=spider.article_failed, method="POST",
         headers={"Accept-Language": "zh-CN"}, body=b"\x00\xff\x80",
-        cb_kwargs={"entry": Entry("C1", "http://x/C1", {"title": "标题"}), "share_url": "s"},
+        cb_kwargs={"entry": Entry("1", "http://x/1", {"title": "标题"}, "NW1"), "share_url": "s"},
         meta={"info_code": "C1", "depth": 2, "$b": "a key that looks like a tag"},
         priority=10, dont_filter=True,
     )  # fmt: skip
