@@ -227,3 +227,14 @@ def test_two_processes_on_one_mirror_write_each_post_once(clean_replica, mirror_
     for path in posts.values():
         front_matter(path)  # complete, loadable
     assert not list((mirror.dir / "_posts").glob(".*"))
+
+
+def test_crawl_of_an_unknown_feed_names_the_catalogs_feeds(replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(replica, "kunmingribao", "yunnanwang"))
+    result = mirror.scrapy("crawl", "nosuch")
+    assert result.returncode == 2, result.output
+    assert "Traceback" not in result.output and "KeyError" not in result.output
+    assert "scrapy: error: unknown feed: nosuch; the catalog has: kunmingribao, yunnanwang" in (
+        result.stderr
+    )
+    assert not (mirror.dir / ".mirror" / "runs.jsonl").exists()

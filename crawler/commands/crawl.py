@@ -11,9 +11,10 @@ import argparse
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
+from scrapy.exceptions import UsageError
 from scrapy.spiders import Spider
 
-from crawler.commands import feed_results, recorded_run
+from crawler.commands import feed_results, recorded_run, require_fleet_packages
 from crawler.extensions.summary import FeedResult
 
 
@@ -27,7 +28,21 @@ class Command(ScrapyCrawlCommand):
         self.crawlers.append(crawler)
         return crawler
 
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        require_fleet_packages(self.settings)
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) == 1:  # an unknown feed: one line naming the catalog's, exit 2
+            assert self.crawler_process
+            known = self.crawler_process.spider_loader.list()
+            if args[0] not in known:
+                raise UsageError(
+                    f"unknown feed: {args[0]}; the catalog has: {', '.join(known)}",
+                    print_help=False,
+                )
+
         def crawl() -> tuple[list[FeedResult], None] | None:
             super(Command, self).run(args, opts)
             if not self.crawlers:
@@ -37,4 +52,4 @@ class Command(ScrapyCrawlCommand):
                 self.exitcode = self.exitcode or 1
             return results, None
 
-        recorded_run(self, "crawl", crawl)
+        recorded_run(self, "crawl", args[:1], crawl)
