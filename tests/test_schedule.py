@@ -290,3 +290,21 @@ def test_schedule_rejects_bad_arguments(mirror_factory, replica):
         assert result.returncode == 2, (args, result.output)
         assert message in result.stderr, (args, result.stderr)
     assert not Path(mirror.dir).exists(), "nothing touched"
+
+
+def test_a_forced_stop_is_recorded_as_shutdown(slow_replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(slow_replica, "kunmingribao"))
+    crawl = start(mirror, "crawl", "kunmingribao")
+    deadline = time.monotonic() + 60
+    while len(mirror.posts()) < 3:
+        assert time.monotonic() < deadline and crawl.proc.poll() is None, crawl.output
+        time.sleep(0.02)
+    crawl.proc.send_signal(signal.SIGINT)
+    crawl.wait_for(r"Received SIGINT, shutting down gracefully")
+    crawl.proc.send_signal(signal.SIGINT)  # the second Ctrl-C: no waiting for the engine
+    crawl.finish(60)
+    assert "Received SIGINT twice, forcing unclean shutdown" in crawl.output
+    [run] = records(mirror)
+    assert run["command"] == "crawl"
+    assert run["feeds"]["kunmingribao"]["reason"] == "shutdown", crawl.output[-3000:]
+    assert len(mirror.posts()) < 40

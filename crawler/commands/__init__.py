@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -10,11 +11,15 @@ from datetime import datetime
 from scrapy.commands import ScrapyCommand
 from scrapy.crawler import AsyncCrawlerProcess, Crawler, CrawlerProcess
 from scrapy.exceptions import UsageError
+from scrapy.settings import BaseSettings
 
+from crawler.addons.fleet import missing_packages
 from crawler.extensions.summary import FeedResult, feed_summary
 from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
 from crawler.runlog import record_run
 from crawler.storage import settings_storage_problem
+
+REDIS_UNAVAILABLE = "redis_unavailable"  # the close reason of a fleet that lost Redis
 
 
 def feed_names(arg: str | None, known: list[str]) -> list[str]:
@@ -47,12 +52,15 @@ def crawl_feeds(process: AsyncCrawlerProcess | CrawlerProcess, names: list[str])
 
 
 def feed_results(crawlers: list[Crawler]) -> list[FeedResult]:
-    """The outcome of each finished crawler, from its stats."""
+    """The outcome of each finished crawler, from its stats.
+
+    A crawler that never closed its spider (a forced stop: a second Ctrl-C)
+    has no ``finish_reason``: it was shut down, not finished."""
     return [
         feed_summary(
             crawler.spidercls.name,
             crawler.stats.get_stats() if crawler.stats else {},
-            (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "finished",
+            (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "shutdown",
         )
         for crawler in crawlers
     ]
@@ -71,18 +79,44 @@ def print_results(results: list[FeedResult]) -> int:
     return 1 if failed else 0
 
 
-__all__ = ["ScrapyCommand", "add_feeds_option", "crawl_feeds", "feed_names", "print_results"]
+def require_fleet_packages(settings: BaseSettings) -> None:
+    """With ``REDIS_URL`` set and the fleet's packages missing: print the
+    install hint, one line before anything else, and exit 2."""
+    problem = missing_packages(settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
+
+
+__all__ = [
+    "ScrapyCommand", "add_feeds_option", "crawl_feeds", "feed_names", "print_results",
+    "require_fleet_packages",
+]  # fmt: skip
+
+
+def not_crawled(command: ScrapyCommand, feeds: list[str]) -> tuple[list[FeedResult], None]:
+    """The feeds of a fleet that cannot reach Redis, FAILED and printed as a crawl's."""
+    results = [
+        FeedResult(feed, failed=f"closed: {REDIS_UNAVAILABLE}", reason=REDIS_UNAVAILABLE)
+        for feed in feeds
+    ]
+    command.exitcode = print_results(results)
+    return results, None
 
 
 def recorded_run(
     command: ScrapyCommand,
     name: str,
+    feeds: list[str],
     crawl: Callable[[], tuple[list[FeedResult], int | None] | None],
 ) -> None:
-    """Run ``crawl`` as one run of the mirror: the folder must take files, the
-    run lock is held (or the command exits 75, naming the holder), and the
-    feed results and posts rotated that ``crawl`` returns are recorded in the
-    run history with the command's exit status."""
+    """Run ``crawl`` of ``feeds`` as one run of the mirror: the folder must
+    take files, the run lock is held (or the command exits 75, naming the
+    holder), and the feed results and posts rotated that ``crawl`` returns
+    are recorded in the run history with the command's exit status.
+
+    A fleet's Redis that cannot be reached at the start is said in one line;
+    the feeds are then recorded as FAILED, not crawled."""
     settings = command.settings
     assert settings is not None
     problem = settings_storage_problem(settings)  # read-only, full: say so, touch nothing
@@ -90,6 +124,13 @@ def recorded_run(
         print(f"error: {problem}", file=sys.stderr)
         command.exitcode = 1
         return
+    if settings.get("REDIS_URL"):
+        from crawler.fleet.connection import unreachable  # only a fleet needs Redis
+
+        lost = unreachable(settings)
+        if lost:
+            print(f"error: {lost}", file=sys.stderr)
+            crawl = functools.partial(not_crawled, command, feeds)
     try:
         with run_lock(settings, name):
             start = datetime.now()
