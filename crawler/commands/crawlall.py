@@ -10,6 +10,7 @@ from crawler.commands import (
     feed_names,
     print_results,
     recorded_run,
+    require_fleet_packages,
 )
 from crawler.extensions.summary import FeedResult
 from crawler.lock import EX_LOCKED
@@ -39,6 +40,11 @@ class Command(ScrapyCommand):
         super().add_options(parser)
         add_feeds_option(parser)
 
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        require_fleet_packages(self.settings)
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.crawler_process and self.settings is not None
         names = feed_names(opts.feeds, self.crawler_process.spider_loader.list())
@@ -49,7 +55,7 @@ class Command(ScrapyCommand):
             self.exitcode = print_results(results)
             return results, self.rotate()
 
-        recorded_run(self, "crawlall", crawl)
+        recorded_run(self, "crawlall", names, crawl)
 
     def rotate(self) -> int | None:
         """Retention after the run (SPEC §3.4); the number of posts moved."""

@@ -12,7 +12,7 @@ from types import FrameType
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
-from crawler.commands import ScrapyCommand
+from crawler.commands import ScrapyCommand, require_fleet_packages
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,11 @@ class Command(ScrapyCommand):
         parser.add_argument(
             "--once", action="store_true", help="write what is waiting, then exit"
         )
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        require_fleet_packages(self.settings)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None

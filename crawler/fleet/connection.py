@@ -46,6 +46,18 @@ def client_from_settings(settings: BaseSettings) -> redis.Redis:
     )
 
 
+def unreachable(settings: BaseSettings) -> str | None:
+    """Why ``REDIS_URL`` cannot be used now (one line, the password masked), or None."""
+    client = client_from_settings(settings)
+    try:
+        client.ping()
+    except REDIS_ERRORS as e:
+        return f"Redis at {safe_url(settings.get('REDIS_URL'))} is unreachable ({e})"
+    finally:
+        client.close()
+    return None
+
+
 @dataclass(frozen=True)
 class Keys:
     """Every key the fleet keeps in Redis, under one prefix (``FLEET_KEY_PREFIX``).

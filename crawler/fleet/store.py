@@ -114,7 +114,12 @@ class RedisDedupStore(DedupStore):
         return got == 2
 
     def release(self, info_code: str) -> None:
-        self.worker.call("release", lambda: self.worker.client.hdel(self.keys.claims, info_code))
+        try:
+            self.worker.call(
+                "release", lambda: self.worker.client.hdel(self.keys.claims, info_code)
+            )
+        except FleetUnavailable:
+            pass  # said once; the claim lapses with this worker, the next run redoes it
 
     def forget_drop(self, info_code: str) -> None:
         if self.local is not None:
@@ -128,7 +133,10 @@ class RedisDedupStore(DedupStore):
             pipe.hdel(self.keys.claims, info_code)
             pipe.execute()
 
-        w.call("drop", record)
+        try:
+            w.call("drop", record)
+        except FleetUnavailable:
+            pass  # said once; the article is only tried again sooner
 
     def commit(self, info_code: str, write: Callable[[], Path]) -> Path | None:
         """Write the post unless the folder has it, then record it in Redis.
