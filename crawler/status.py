@@ -23,7 +23,7 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, post_names
+from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, category_of, post_names
 from crawler.backoff import FeedBackoff
 from crawler.lock import RunLock
 from crawler.rotation import now_from_settings
@@ -71,6 +71,7 @@ class MirrorStatus:
         self.first: dict[str, Any] | None = None
         self.last: dict[str, Any] | None = None
         self.header_flags: list[str] = []
+        self.categories: dict[str, int] = {}  # posts on disk, both folders
 
     @classmethod
     def from_settings(cls, settings: BaseSettings, catalog_feeds: Iterable[str]) -> MirrorStatus:
@@ -85,6 +86,7 @@ class MirrorStatus:
 
     # -- gathering ----------------------------------------------------------
     def collect(self) -> MirrorStatus:
+        self._count_categories()
         for record in RunLog(self.root).records():
             try:
                 self._add(record)
@@ -96,6 +98,7 @@ class MirrorStatus:
         for name, entry in backoff.items():
             if name in self.feeds and entry.get("skip", 0) > 0:
                 skip = entry["skip"]
+                self.feeds[name].problem = True
                 self.feeds[name].flags.append(
                     f"BACKING OFF: sits out {skip} more run{'' if skip == 1 else 's'}"
                 )
@@ -106,6 +109,17 @@ class MirrorStatus:
                     f"NO RUN for {_span(idle)}: is the scheduler (or cron) running?"
                 )
         return self
+
+    def _count_categories(self) -> None:
+        """The posts on disk by category, from the head of each post file."""
+        for folder in (self.root / POSTS_DIR, self.root / OLD_POSTS_DIR):
+            for name in post_names(folder):
+                try:
+                    category = category_of(folder / name)
+                except OSError:  # rotated or removed meanwhile
+                    continue
+                key = category or "(no category)"
+                self.categories[key] = self.categories.get(key, 0) + 1
 
     def _add(self, record: dict[str, Any]) -> None:
         start, end = parse_time(record["start"]), parse_time(record["end"])
@@ -200,6 +214,11 @@ class MirrorStatus:
             f"{POSTS_DIR}/, {_count(self.root / OLD_POSTS_DIR)} in {OLD_POSTS_DIR}/ "
             f"(MIRROR_KEEP_DAYS {self.keep_days})",
         ]
+        if self.categories:
+            lines.append(
+                "Posts by category: "
+                + ", ".join(f"{c} {n}" for c, n in sorted(self.categories.items()))
+            )
         if self.last is None or self.first is None:
             lines.append(f"Runs: none recorded yet in {RunLog(self.root).path}")
         else:

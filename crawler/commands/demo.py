@@ -6,7 +6,8 @@ from pathlib import Path
 from scrapy.crawler import AsyncCrawlerProcess
 
 from crawler.archive import CATEGORY_DIR, POSTS_DIR
-from crawler.commands import ScrapyCommand, crawl_feeds, print_results
+from crawler.commands import ScrapyCommand, crawl_feeds, print_results, recorded_run
+from crawler.extensions.summary import FeedResult
 from crawler.dedup import STATE_DIR
 from crawler.replica import Replica, write_replica_catalog
 
@@ -37,8 +38,17 @@ class Command(ScrapyCommand):
             write_replica_catalog(replica.url, str(catalog))
             self.settings.set("NEWS_FEEDS_FILE", str(catalog), priority="cmdline")
             process = AsyncCrawlerProcess(self.settings)
-            results = crawl_feeds(process, process.spider_loader.list())
-        self.exitcode = print_results(results)
+            names = process.spider_loader.list()
+
+            def crawl() -> tuple[list[FeedResult], None]:
+                results = crawl_feeds(process, names)
+                self.exitcode = print_results(results)
+                return results, None
+
+            # Recorded like any run: `scrapy status` shows it.
+            recorded_run(self, "demo", names, crawl)
+        if self.exitcode not in (0, 1):
+            return  # the folder takes no files, or another run holds it: said
         posts = sorted((root / POSTS_DIR).glob("*.md"))
         categories = sorted(p.stem for p in (root / CATEGORY_DIR).glob("*.html"))
         print(
