@@ -35,6 +35,7 @@ from types import FrameType
 from crawler.backoff import FeedBackoff
 from crawler.lock import INHERIT_ENV, RunLock
 from crawler.runlog import RUN_ID_ENV, RunLog
+from crawler.text import plural
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class Scheduler:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if self.stopping.is_set():
-            logger.info("Scheduler stopped by a signal after %d runs", self.runs)
+            logger.info("Scheduler stopped by a signal after %s", plural(self.runs, "run"))
         return 0
 
     def _loop(self) -> None:
@@ -107,7 +108,7 @@ class Scheduler:
             "Scheduler started: a run every %s%s%s",
             _human(self.every),
             f" (up to {_human(self.jitter)} later at random)" if self.jitter else "",
-            f", {self.max_runs} runs" if self.max_runs else "",
+            f", {plural(self.max_runs, 'run')}" if self.max_runs else "",
         )
         slot = time.monotonic()
         if self.fleet:
@@ -138,8 +139,8 @@ class Scheduler:
         for name, entry in skipped.items():
             logger.info(
                 "Run %d: feed %s sits this run out "
-                "(failed %d runs in a row: %s; %d more to sit out)",
-                n, name, entry["failures"], entry.get("error", ""), entry["skip"],
+                "(failed %s in a row: %s; %d more to sit out)",
+                n, name, plural(entry["failures"], "run"), entry.get("error", ""), entry["skip"],
             )
         if wanted is not None and not names:
             logger.warning("Run %d: every feed is backing off; nothing to crawl", n)
@@ -174,8 +175,8 @@ class Scheduler:
         new = sum(f.get("new", 0) for f in record["feeds"].values()) if record else 0
         failed = [name for name, f in (record or {}).get("feeds", {}).items() if f.get("failed")]
         logger.info(
-            "Run %d finished in %.1f s: status %d, %d new posts%s",
-            n, time.monotonic() - started, status, new,
+            "Run %d finished in %.1f s: status %d, %s%s",
+            n, time.monotonic() - started, status, plural(new, "new post"),
             f", failed: {', '.join(failed)}" if failed else "",
         )
         if record is None:

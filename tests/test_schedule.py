@@ -95,7 +95,7 @@ def test_crawlall_exit_status_is_1_when_a_feed_fails_outright(replica, mirror_fa
 
     ok = mirror.scrapy("crawlall", "--feeds", "kunmingribao")
     assert ok.returncode == 0, ok.output
-    assert "1 feeds, 0 new posts" in ok.stdout
+    assert "1 feed, 0 new posts" in ok.stdout
     [first, second] = records(mirror)
     assert first["status"] == 1 and first["feeds"]["broken"]["failed"]
     assert second["status"] == 0 and list(second["feeds"]) == ["kunmingribao"]
@@ -227,7 +227,7 @@ def test_sigterm_mid_run_tears_nothing_and_the_next_run_completes(slow_replica, 
     assert scheduler.finish(60) == 0, scheduler.output[-3000:]
     # The lock is free only once the crawl it handed the lock to has ended.
     assert RunLock(mirror.dir).holder() is None
-    assert "Scheduler stopped by a signal after 1 runs" in scheduler.err
+    assert "Scheduler stopped by a signal after 1 run" in scheduler.err
 
     assert_complete(mirror)
     [cut] = records(mirror)

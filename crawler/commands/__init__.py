@@ -18,6 +18,7 @@ from crawler.extensions.summary import FeedResult, feed_summary
 from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
 from crawler.runlog import record_run
 from crawler.storage import settings_storage_problem
+from crawler.text import plural
 
 REDIS_UNAVAILABLE = "redis_unavailable"  # the close reason of a fleet that lost Redis
 
@@ -73,7 +74,7 @@ def print_results(results: list[FeedResult]) -> int:
     new = sum(r.new for r in results)
     failed = [r.feed for r in results if r.failed]
     print(
-        f"{len(results)} feeds, {new} new posts"
+        f"{plural(len(results), 'feed')}, {plural(new, 'new post')}"
         + (f"; FAILED: {', '.join(failed)}" if failed else "")
     )
     return 1 if failed else 0

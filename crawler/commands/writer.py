@@ -13,6 +13,7 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
 from crawler.commands import ScrapyCommand, require_fleet_packages
+from crawler.text import plural
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,6 @@ class Command(ScrapyCommand):
                 signal.signal(sig, handler)
             writer.close()
         print(
-            f"{writer.written} posts written, {writer.known} already mirrored"
+            f"{plural(writer.written, 'post')} written, {writer.known} already mirrored"
             + (f", {writer.rejected} rejected" if writer.rejected else "")
         )

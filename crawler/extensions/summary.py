@@ -16,6 +16,8 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 
+from crawler.text import plural
+
 logger = logging.getLogger(__name__)
 
 
@@ -41,8 +43,8 @@ class FeedResult:
         text = (
             f"{self.feed}: {self.new} new, {self.known} known, "
             f"{sum(self.dropped.values())} dropped{breakdown(self.dropped)}, "
-            f"{sum(self.errors.values())} errors{breakdown(self.errors)}, "
-            f"{self.filtered} filtered, {self.pages} pages"
+            f"{plural(sum(self.errors.values()), 'error')}{breakdown(self.errors)}, "
+            f"{self.filtered} filtered, {plural(self.pages, 'page')}"
         )
         return f"{text} — FAILED: {self.failed}" if self.failed else text
 

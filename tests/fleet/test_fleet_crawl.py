@@ -25,7 +25,7 @@ ARTICLE_KINDS = {"share", "api", "content"}
 # Every kind of feed (HTML, GBK, content API, list APIs), none sharing
 # articles with another: which feed finds a shared article first is a race.
 FEEDS = ("kunmingribao", "chunchengwanbao", "yunnanribao", "yunnanwang", "dalidaily")
-NEW = re.compile(r"^\d+ feeds, (\d+) new posts", re.M)
+NEW = re.compile(r"^\d+ feeds?, (\d+) new posts?", re.M)
 
 
 def contents(mirror: Mirror) -> dict[str, bytes]:
