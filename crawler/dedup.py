@@ -72,6 +72,10 @@ class DedupStore(ABC):
     def end_walk(self, feed: str) -> None:
         """Mark the feed's listing walk as completed."""
 
+    def first_walk(self, feed: str) -> bool:
+        """Whether no listing walk of the feed has ever finished (for the log)."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional for stores
         """Release what the store holds."""
 
@@ -313,6 +317,9 @@ class FileDedupStore(DedupStore):
         except OSError as e:  # the posts will fail to write too, and say so
             logger.warning("Cannot mark the walk of feed %s in %s: %s", feed, marker, e.strerror)
         return cut_short or not (self.state / "walked" / feed).exists()
+
+    def first_walk(self, feed: str) -> bool:
+        return not (self.state / "walked" / feed).exists()
 
     def end_walk(self, feed: str) -> None:
         marker = self._walk_marker(feed)

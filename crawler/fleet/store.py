@@ -188,6 +188,13 @@ class RedisDedupStore(DedupStore):
     def end_walk(self, feed: str) -> None:
         """Nothing: the end of the fleet's run clears the marker."""
 
+    def first_walk(self, feed: str) -> bool:
+        walked = self.keys.feed(feed, "walked")
+        try:
+            return not self.worker.call("walked", lambda: self.worker.client.exists(walked))
+        except FleetUnavailable:
+            return False  # said once; only a log line's wording is at stake
+
     def close(self) -> None:
         if self.flush in self.worker.on_beat:
             self.worker.on_beat.remove(self.flush)

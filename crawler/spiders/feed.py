@@ -71,9 +71,11 @@ class FeedSpider(scrapy.Spider):
         self.resume = self.store.begin_walk(self.name)
         if self.resume:
             logger.info(
-                "Feed %s: its last listing walk was cut short, or none has finished; "
-                "paging on past known pages, up to page %d",
-                self.name, self.feed.max_pages,
+                "Feed %s: %s; paging on past known pages, up to page %d",
+                self.name,
+                "its first listing walk" if self.store.first_walk(self.name)
+                else "its last listing walk was cut short",
+                self.feed.max_pages,
             )
         for i, url in enumerate(self.listing.first_urls()):
             if self.prefetch:
