@@ -28,6 +28,7 @@ from crawler.backoff import FeedBackoff
 from crawler.lock import RunLock
 from crawler.rotation import now_from_settings
 from crawler.runlog import SUMMARY, RunLog, parse_time
+from crawler.text import plural
 
 WEEK = timedelta(days=7)
 
@@ -210,7 +211,7 @@ class MirrorStatus:
     # -- printing -----------------------------------------------------------
     def render(self) -> str:
         lines = [
-            f"Mirror {self.root.resolve()}: {_count(self.root / POSTS_DIR)} posts in "
+            f"Mirror {self.root.resolve()}: {plural(_count(self.root / POSTS_DIR), 'post')} in "
             f"{POSTS_DIR}/, {_count(self.root / OLD_POSTS_DIR)} in {OLD_POSTS_DIR}/ "
             f"(MIRROR_KEEP_DAYS {self.keep_days})",
         ]
@@ -238,7 +239,7 @@ class MirrorStatus:
                 str(h.posts),
                 f"{_clock(h.last_run)} {h.last_outcome}" if h.last_run else "-",
                 f"{_clock(h.last_new)} ({_ago(self.now, h.last_new)})" if h.last_new else "-",
-                f"{_clock(h.last_error[0])} {_cut(h.last_error[1], 48)}" if h.last_error else "-",
+                f"{_clock(h.last_error[0])} {h.last_error[1]}" if h.last_error else "-",
                 "; ".join(h.flags),
             ))  # fmt: skip
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
@@ -276,10 +277,6 @@ def _ago(now: datetime, when: datetime) -> str:
 
 def _breakdown(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v)
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _count(folder: Path) -> int:

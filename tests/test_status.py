@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -206,6 +207,11 @@ def test_status_right_after_the_demo_shows_its_posts_by_category_and_its_run(
     for path in posts.values():
         category = mirror.read(path).category
         by_category[category] = by_category.get(category, 0) + 1
+
+    newest = next(x for x in demo.stdout.splitlines() if x.startswith("Newest file: "))
+    assert mirror.read(Path(newest.split()[2])).date == max(
+        mirror.read(p).date for p in posts.values()
+    ), "the newest post, not the file written last"
 
     status = mirror.scrapy("status")
     assert status.returncode == 0, status.output  # nothing flagged

@@ -5,11 +5,23 @@ from pathlib import Path
 
 from scrapy.crawler import AsyncCrawlerProcess
 
-from crawler.archive import CATEGORY_DIR, POSTS_DIR
+from crawler.archive import CATEGORY_DIR, POSTS_DIR, FormatError, Post, read
 from crawler.commands import ScrapyCommand, crawl_feeds, print_results, recorded_run
-from crawler.extensions.summary import FeedResult
 from crawler.dedup import STATE_DIR
+from crawler.extensions.summary import FeedResult
 from crawler.replica import Replica, write_replica_catalog
+from crawler.text import plural
+
+
+def newest_post(paths: list[Path]) -> Post | None:
+    """The post published last among the files at ``paths`` (not the last written)."""
+    posts = []
+    for path in paths:
+        try:
+            posts.append(read(path))
+        except (OSError, FormatError):
+            continue  # scrapy verify names it
+    return max(posts, key=lambda p: p.date, default=None)
 
 
 class Command(ScrapyCommand):
@@ -52,8 +64,9 @@ class Command(ScrapyCommand):
         posts = sorted((root / POSTS_DIR).glob("*.md"))
         categories = sorted(p.stem for p in (root / CATEGORY_DIR).glob("*.html"))
         print(
-            f"The mirror is in {root.resolve()}: {len(posts)} posts in {POSTS_DIR}/, "
+            f"The mirror is in {root.resolve()}: {plural(len(posts), 'post')} in {POSTS_DIR}/, "
             f"category pages for {', '.join(categories) or 'none'}."
         )
-        if posts:
-            print(f"Newest file: {max(posts, key=lambda p: p.stat().st_mtime)}")
+        newest = newest_post(posts)
+        if newest is not None:
+            print(f"Newest file: {newest.path} (the newest post, published {newest.date})")
