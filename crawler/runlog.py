@@ -61,6 +61,7 @@ def feed_record(result: FeedResult) -> dict[str, Any]:
     return {
         "new": result.new,
         "known": result.known,
+        "held": result.held,
         "filtered": result.filtered,
         "pages": result.pages,
         "dropped": dict(sorted(result.dropped.items())),

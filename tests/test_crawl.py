@@ -10,6 +10,7 @@ import yaml
 
 from crawler.archive import FILENAME, parse
 from crawler.replica.content import Source
+from crawler.runlog import RunLog
 from tests.conftest import DATA, ReplicaServer, replica_feeds
 from tests.utils.cmdline import popen_scrapy
 
@@ -241,3 +242,37 @@ def test_crawl_of_an_unknown_feed_names_the_catalogs_feeds(replica, mirror_facto
         result.stderr.splitlines()[-1]
     )
     assert not (mirror.dir / ".mirror" / "runs.jsonl").exists()
+
+
+def test_a_fixed_selector_brings_its_dropped_articles_back_on_the_next_run(
+    clean_replica, mirror_factory
+):
+    broken = {"article": {"title": "h1.headline::text"}}  # matches nothing
+    mirror = mirror_factory(replica_feeds(clean_replica, "kunmingribao", kunmingribao=broken))
+    first = mirror.scrapy("crawlall")
+    assert first.returncode == 1, first.output  # every article dropped as missing_title
+    assert re.search(
+        r"kunmingribao: 0 new, \d+ known, (\d+ held back \(.*?\), )?40 dropped \(missing_title 40\)",
+        first.stdout,
+    ), first.stdout  # (an article on two pages is met again after its drop)
+    assert mirror.posts() == {}
+
+    # The same catalog: the drops are held back, and the summary says so apart.
+    clean_replica.reset()
+    again = mirror.scrapy("crawlall")
+    assert (
+        "kunmingribao: 0 new, 0 known, 10 held back (dropped lately; "
+        "-s MIRROR_RETRY_DROPPED_HOURS=0 tries them now), 0 dropped"
+    ) in again.stdout, again.stdout
+    assert clean_replica.stats()["by_kind"].get("share", 0) == 0
+    [_, record] = RunLog(mirror.dir).records()
+    assert record["feeds"]["kunmingribao"]["held"] == 10  # page 1's: nothing new, it stops
+
+    # The selector fixed in the catalog: its next run fetches them again at once.
+    mirror.write_catalog(replica_feeds(clean_replica, "kunmingribao"))
+    clean_replica.reset()
+    fixed = mirror.scrapy("crawlall")
+    assert fixed.returncode == 0, fixed.output
+    assert re.search(r"kunmingribao: 40 new, \d+ known, 0 dropped", fixed.stdout), fixed.stdout
+    assert len(mirror.posts()) == 40
+    assert clean_replica.stats()["by_kind"]["share"] == 40

@@ -26,6 +26,7 @@ class FeedResult:
     feed: str
     new: int = 0
     known: int = 0
+    held: int = 0  # known only as dropped as bad lately: held back, not fetched
     filtered: int = 0
     pages: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
@@ -40,8 +41,12 @@ class FeedResult:
                 if counts else ""
             )
 
+        held = (
+            f"{self.held} held back (dropped lately; -s MIRROR_RETRY_DROPPED_HOURS=0 "
+            "tries them now), " if self.held else ""
+        )
         text = (
-            f"{self.feed}: {self.new} new, {self.known} known, "
+            f"{self.feed}: {self.new} new, {self.known} known, {held}"
             f"{sum(self.dropped.values())} dropped{breakdown(self.dropped)}, "
             f"{plural(sum(self.errors.values()), 'error')}{breakdown(self.errors)}, "
             f"{self.filtered} filtered, {plural(self.pages, 'page')}"
@@ -54,6 +59,7 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
         feed=feed,
         new=stats.get("mirror/new", 0),
         known=stats.get("mirror/known", 0),
+        held=stats.get("mirror/held", 0),
         filtered=stats.get("mirror/filtered", 0),
         pages=stats.get("mirror/pages", 0),
         dropped={
@@ -84,9 +90,9 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
         )
     elif stats.get("mirror/drift"):
         s.failed = str(stats["mirror/drift"])  # crawler.extensions.drift
-    elif article_errors and not (s.new or s.known or s.filtered or s.dropped or share):
+    elif article_errors and not (s.new or s.known or s.held or s.filtered or s.dropped or share):
         s.failed = "every article failed"
-    elif s.dropped and len(s.dropped) == 1 and not (s.new or s.known or share) and sum(
+    elif s.dropped and len(s.dropped) == 1 and not (s.new or s.known or s.held or share) and sum(
         s.dropped.values()
     ) > 1:
         s.failed = f"every article dropped as {next(iter(s.dropped))}"

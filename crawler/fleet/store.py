@@ -121,9 +121,9 @@ class RedisDedupStore(DedupStore):
         except FleetUnavailable:
             pass  # said once; the claim lapses with this worker, the next run redoes it
 
-    def forget_drop(self, info_code: str) -> None:
+    def forget_drop(self, info_code: str, feed: str = "") -> None:
         if self.local is not None:
-            self.local.forget_drop(info_code)
+            self.local.forget_drop(info_code, feed)
         w = self.worker
 
         def record() -> None:

@@ -42,6 +42,7 @@ class FeedSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.store = cls.dedup_store(crawler)
+        spider.store.use_catalog_entry(spider.name, spider.feed.fingerprint)
         spider.listing = listing_for(spider.feed)
         spider.resume = False
         # Listing pages fetched ahead on a backfill (crawler.listingwalk); not in a
@@ -152,7 +153,10 @@ class FeedSpider(scrapy.Spider):
                 continue
             oldest_new = False
             if not self.store.claim(entry.info_code):
-                stats.inc_value("mirror/known")
+                if self.store.held_back(entry.info_code):  # dropped as bad lately
+                    stats.inc_value("mirror/held")
+                else:
+                    stats.inc_value("mirror/known")
                 if not self.store.is_known(entry.info_code):
                     pending += 1  # another feed of this run is fetching it: not mirrored yet
                 continue
@@ -275,7 +279,7 @@ class FeedSpider(scrapy.Spider):
         status = failure.value.response.status if failure.check(HttpError) else None
         if status is not None and 400 <= status < 500 and status != 429:
             # Gone or refused: not asked for again before the retry window.
-            self.store.forget_drop(code)
+            self.store.forget_drop(code, self.name)
         else:
             self.store.release(code)
         if status:
@@ -297,7 +301,7 @@ class FeedSpider(scrapy.Spider):
 
     def drop(self, code: str, url: str, reason: str) -> None:
         self.count_drop(reason)
-        self.store.forget_drop(code)
+        self.store.forget_drop(code, self.name)
         logger.warning("Dropped article %s of feed %s: %s <%s>", code, self.name, reason, url)
 
     def item_dropped(self, item: Any, exception: BaseException, **kwargs: Any) -> None:
@@ -308,7 +312,7 @@ class FeedSpider(scrapy.Spider):
             elif isinstance(exception, StorageError):
                 self.store.release(item.info_code)  # not written: the next run takes it
             else:
-                self.store.forget_drop(item.info_code)
+                self.store.forget_drop(item.info_code, self.name)
 
     def item_failed(self, item: Any, **kwargs: Any) -> None:
         if isinstance(item, Article):
