@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import datetime
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType
@@ -161,6 +162,8 @@ class Scheduler:
         if self.stopping.is_set():
             return
         logger.info("Run %d started: %s", n, " ".join(["scrapy", *command[3:]]))
+        # A header before the run's own summary lines, on the same stdout.
+        print(f"run {n} at {datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}", flush=True)
         started = time.monotonic()
         # Its own session: a Ctrl-C at the terminal reaches the scheduler only,
         # which passes it on once.

@@ -27,6 +27,13 @@ MIRROR_RETRY_DROPPED_HOURS = 24
 MIRROR_FSYNC = True
 # Seconds between progress lines in the log during a crawl; 0 turns them off.
 MIRROR_PROGRESS_INTERVAL = 30
+# The whole log of crawl, crawlall and demo goes to <MIRROR_DIR>/.mirror/logs/crawl.log
+# at this level, rotated at MIRROR_LOG_MAX_BYTES (0: no log file) with this many
+# old files kept (crawl.log.1 …); the terminal shows progress and summaries
+# unless -L/--verbose/--logfile asks for Scrapy's log (crawler/logs.py).
+MIRROR_LOG_FILE_LEVEL = "INFO"
+MIRROR_LOG_MAX_BYTES = 5_000_000
+MIRROR_LOG_BACKUPS = 5
 # On a backfill, listing pages fetched ahead of the next one, at most, when the
 # feed's page URLs count up (crawler/listingwalk.py); 0 walks page by page.
 MIRROR_LISTING_PREFETCH = 4

@@ -16,6 +16,7 @@ from scrapy.settings import BaseSettings
 from crawler.addons.fleet import missing_packages
 from crawler.extensions.summary import FeedResult, feed_summary
 from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
+from crawler.logs import start_log_file
 from crawler.runlog import record_run
 from crawler.storage import settings_storage_problem
 from crawler.text import plural
@@ -125,6 +126,7 @@ def recorded_run(
         print(f"error: {problem}", file=sys.stderr)
         command.exitcode = 1
         return
+    start_log_file(settings)
     if settings.get("REDIS_URL"):
         from crawler.fleet.connection import unreachable  # only a fleet needs Redis
 

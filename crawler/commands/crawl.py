@@ -15,7 +15,9 @@ from scrapy.exceptions import UsageError
 from scrapy.spiders import Spider
 
 from crawler.commands import feed_results, recorded_run, require_fleet_packages
+from crawler import logs
 from crawler.extensions.summary import FeedResult
+from crawler.logs import add_verbose_option
 
 
 class Command(ScrapyCrawlCommand):
@@ -28,10 +30,15 @@ class Command(ScrapyCrawlCommand):
         self.crawlers.append(crawler)
         return crawler
 
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        add_verbose_option(parser)
+
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
         require_fleet_packages(self.settings)
+        logs.prepare(self.settings, opts.verbose)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) == 1:  # an unknown feed: one line naming the catalog's, exit 2
@@ -48,6 +55,8 @@ class Command(ScrapyCrawlCommand):
             if not self.crawlers:
                 return None
             results = feed_results(self.crawlers)
+            for result in results:  # as crawlall prints them (the log has them too)
+                print(result.line())
             if any(r.failed for r in results):  # as crawlall: 1 if the feed failed
                 self.exitcode = self.exitcode or 1
             return results, None

@@ -5,10 +5,12 @@ from pathlib import Path
 
 from scrapy.crawler import AsyncCrawlerProcess
 
+from crawler import logs
 from crawler.archive import CATEGORY_DIR, POSTS_DIR, FormatError, Post, read
 from crawler.commands import ScrapyCommand, crawl_feeds, print_results, recorded_run
 from crawler.dedup import STATE_DIR
 from crawler.extensions.summary import FeedResult
+from crawler.logs import add_verbose_option
 from crawler.replica import Replica, write_replica_catalog
 from crawler.text import plural
 
@@ -39,6 +41,12 @@ class Command(ScrapyCommand):
         parser.add_argument(
             "--articles", type=int, default=40, help="articles per feed in the replica"
         )
+        add_verbose_option(parser)
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        logs.prepare(self.settings, opts.verbose)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None

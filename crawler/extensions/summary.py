@@ -8,6 +8,7 @@ commands use for their exit status.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +125,8 @@ class FeedSummary:
     def progress(self, spider: Spider) -> None:
         s = feed_summary(spider.name, self.crawler.stats.get_stats())
         logger.info("Progress of feed %s so far: %s", spider.name, s.line())
+        if self.crawler.settings.getbool("MIRROR_QUIET"):  # the terminal shows no log
+            print(f"Progress of feed {spider.name} so far: {s.line()}", file=sys.stderr, flush=True)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.task is not None and self.task.running:
