@@ -87,6 +87,10 @@ FLEET_KEY_PREFIX = "news-mirror"
 # here, or shared); "redis": it hands them through Redis to `scrapy writer`
 # on the host that holds the mirror.
 MIRROR_WRITE = "direct"
+# A "direct" worker whose MIRROR_DIR lacks posts Redis records as mirrored (a
+# fresh folder, another host, a restored backup) refuses to crawl into it;
+# True makes Redis forget what the folder lacks, so it is mirrored again.
+FLEET_RESEED = False
 # A worker beats every FLEET_HEARTBEAT_INTERVAL s; one silent for
 # FLEET_WORKER_TIMEOUT s is dead, and what it held is done by the others.
 FLEET_HEARTBEAT_INTERVAL = 2.0

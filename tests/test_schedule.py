@@ -292,6 +292,7 @@ def test_schedule_rejects_bad_arguments(mirror_factory, replica):
     assert not Path(mirror.dir).exists(), "nothing touched"
 
 
+@pytest.mark.slow
 def test_a_forced_stop_is_recorded_as_shutdown(slow_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(slow_replica, "kunmingribao"))
     crawl = start(mirror, "crawl", "kunmingribao")

@@ -22,6 +22,7 @@ from crawler.storage import settings_storage_problem
 from crawler.text import plural
 
 REDIS_UNAVAILABLE = "redis_unavailable"  # the close reason of a fleet that lost Redis
+FOLDER_BEHIND = "mirror_folder_behind"  # MIRROR_DIR lacks posts Redis records (FLEET_RESEED)
 
 
 def feed_names(arg: str | None, known: list[str]) -> list[str]:
@@ -96,12 +97,11 @@ __all__ = [
 ]  # fmt: skip
 
 
-def not_crawled(command: ScrapyCommand, feeds: list[str]) -> tuple[list[FeedResult], None]:
-    """The feeds of a fleet that cannot reach Redis, FAILED and printed as a crawl's."""
-    results = [
-        FeedResult(feed, failed=f"closed: {REDIS_UNAVAILABLE}", reason=REDIS_UNAVAILABLE)
-        for feed in feeds
-    ]
+def not_crawled(
+    command: ScrapyCommand, feeds: list[str], reason: str
+) -> tuple[list[FeedResult], None]:
+    """The feeds of a fleet that cannot work (``reason``), FAILED and printed as a crawl's."""
+    results = [FeedResult(feed, failed=f"closed: {reason}", reason=reason) for feed in feeds]
     command.exitcode = print_results(results)
     return results, None
 
@@ -117,8 +117,9 @@ def recorded_run(
     holder), and the feed results and posts rotated that ``crawl`` returns
     are recorded in the run history with the command's exit status.
 
-    A fleet's Redis that cannot be reached at the start is said in one line;
-    the feeds are then recorded as FAILED, not crawled."""
+    A fleet's Redis that cannot be reached at the start, or a mirror folder
+    lacking posts Redis records as mirrored (``FLEET_RESEED``), is said in
+    one line; the feeds are then recorded as FAILED, not crawled."""
     settings = command.settings
     assert settings is not None
     problem = settings_storage_problem(settings)  # read-only, full: say so, touch nothing
@@ -133,7 +134,14 @@ def recorded_run(
         lost = unreachable(settings)
         if lost:
             print(f"error: {lost}", file=sys.stderr)
-            crawl = functools.partial(not_crawled, command, feeds)
+            crawl = functools.partial(not_crawled, command, feeds, REDIS_UNAVAILABLE)
+        else:
+            from crawler.fleet.store import folder_behind
+
+            behind = folder_behind(settings)
+            if behind:
+                print(f"error: {behind}", file=sys.stderr)
+                crawl = functools.partial(not_crawled, command, feeds, FOLDER_BEHIND)
     try:
         with run_lock(settings, name):
             start = datetime.now()
