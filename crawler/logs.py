@@ -4,9 +4,10 @@ A person at a terminal wants one progress line per interval and one summary
 line per feed, not Scrapy's hundreds of lines of stats. Unless the command
 line asks for Scrapy's log (``-L``/``--loglevel``, ``--verbose``,
 ``-s LOG_LEVEL=…``, ``--logfile``/``-s LOG_FILE=…``, ``--nolog``), a crawl is
-*quiet*: Scrapy's own handler on stderr only shows CRITICAL records, the
-progress lines (:mod:`crawler.extensions.summary`) are printed to stderr and
-the summary lines to stdout by the commands.
+*quiet*: Scrapy's own handler on stderr only shows CRITICAL records, one
+progress line for all the feeds of the run
+(:class:`crawler.extensions.summary.RunProgress`) is printed to stderr every
+interval and the summary lines to stdout by the commands.
 
 Either way the whole log (``MIRROR_LOG_FILE_LEVEL``, INFO) goes to
 ``<MIRROR_DIR>/.mirror/logs/crawl.log``, rotated by size

@@ -14,7 +14,7 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 
 from crawler.addons.fleet import missing_packages
-from crawler.extensions.summary import FeedResult, feed_summary
+from crawler.extensions.summary import FeedResult, RunProgress, feed_summary
 from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
 from crawler.logs import start_log_file
 from crawler.runlog import record_run
@@ -48,9 +48,11 @@ def add_feeds_option(parser: argparse.ArgumentParser) -> None:
 def crawl_feeds(process: AsyncCrawlerProcess | CrawlerProcess, names: list[str]) -> list[FeedResult]:
     """Crawl ``names`` at once in ``process``, sharing one dedup state; their results."""
     crawlers: list[Crawler] = [process.create_crawler(name) for name in names]
+    progress = RunProgress.attach(crawlers)  # held here: signals keep weak references
     for crawler in crawlers:
         process.crawl(crawler)
     process.start()
+    del progress
     return feed_results(crawlers)
 
 

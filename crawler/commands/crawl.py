@@ -16,7 +16,7 @@ from scrapy.spiders import Spider
 
 from crawler.commands import feed_results, recorded_run, require_fleet_packages
 from crawler import logs
-from crawler.extensions.summary import FeedResult
+from crawler.extensions.summary import FeedResult, RunProgress
 from crawler.logs import add_verbose_option
 
 
@@ -24,10 +24,12 @@ class Command(ScrapyCrawlCommand):
     def __init__(self) -> None:
         super().__init__()
         self.crawlers: list[Crawler] = []
+        self.progress: RunProgress | None = None
 
     def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
         crawler = super()._create_crawler(spidercls)
         self.crawlers.append(crawler)
+        self.progress = RunProgress.attach([crawler])  # held: signals keep weak references
         return crawler
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:

@@ -101,6 +101,54 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
     return s
 
 
+class RunProgress:
+    """One progress line on stderr for all the feeds crawled at once, every
+    ``MIRROR_PROGRESS_INTERVAL``, when the terminal shows no log (crawler.logs)."""
+
+    def __init__(self, crawlers: list[Crawler]):
+        self.crawlers = crawlers
+        self.open = 0
+        self.task: AsyncioLoopingCall | Any = None
+
+    @classmethod
+    def attach(cls, crawlers: list[Crawler]) -> RunProgress | None:
+        settings = crawlers[0].settings if crawlers else None
+        if settings is None or not settings.getbool("MIRROR_QUIET"):
+            return None
+        if settings.getfloat("MIRROR_PROGRESS_INTERVAL") <= 0:
+            return None
+        progress = cls(crawlers)
+        for crawler in crawlers:
+            crawler.signals.connect(progress.spider_opened, signal=signals.spider_opened)
+            crawler.signals.connect(progress.spider_closed, signal=signals.spider_closed)
+        return progress
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.open += 1
+        if self.task is None:
+            self.task = create_looping_call(self.show)
+            self.task.start(self.crawlers[0].settings.getfloat("MIRROR_PROGRESS_INTERVAL"), now=False)
+
+    def spider_closed(self, spider: Spider) -> None:
+        self.open -= 1
+        if self.open <= 0 and self.task is not None and self.task.running:
+            self.task.stop()
+
+    def show(self) -> None:
+        parts = []
+        for crawler in self.crawlers:
+            if crawler.stats is None:
+                continue
+            s = feed_summary(crawler.spidercls.name, crawler.stats.get_stats())
+            part = f"{s.feed} {s.new} new"
+            if s.dropped:
+                part += f", {sum(s.dropped.values())} dropped"
+            if s.errors:
+                part += f", {plural(sum(s.errors.values()), 'error')}"
+            parts.append(part)
+        print(f"Progress: {'; '.join(parts)}", file=sys.stderr, flush=True)
+
+
 class FeedSummary:
     """Logs progress every ``MIRROR_PROGRESS_INTERVAL`` seconds and the summary at the end."""
 
@@ -125,8 +173,6 @@ class FeedSummary:
     def progress(self, spider: Spider) -> None:
         s = feed_summary(spider.name, self.crawler.stats.get_stats())
         logger.info("Progress of feed %s so far: %s", spider.name, s.line())
-        if self.crawler.settings.getbool("MIRROR_QUIET"):  # the terminal shows no log
-            print(f"Progress of feed {spider.name} so far: {s.line()}", file=sys.stderr, flush=True)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.task is not None and self.task.running:
