@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+from scrapy.exceptions import IgnoreRequest
 from scrapy.settings import BaseSettings
 
 # What a lost or restarting Redis raises (redis-py's own and the socket's).
@@ -56,6 +57,12 @@ def unreachable(settings: BaseSettings) -> str | None:
     finally:
         client.close()
     return None
+
+
+class FleetLost(IgnoreRequest):
+    """A request not downloaded because the fleet lost Redis (said once already)."""
+
+    kind = "redis_unavailable"  # its error kind in the feed summary
 
 
 @dataclass(frozen=True)

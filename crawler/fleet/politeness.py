@@ -17,10 +17,9 @@ import itertools
 import random
 from collections import deque
 
-from scrapy.exceptions import IgnoreRequest
 from scrapy.settings import BaseSettings
 
-from crawler.fleet.connection import REDIS_ERRORS, FleetUnavailable
+from crawler.fleet.connection import REDIS_ERRORS, FleetLost, FleetUnavailable
 from crawler.fleet.worker import Worker, fleet_worker
 
 MAX_BACKOFF = 0.02
@@ -62,7 +61,7 @@ class FleetHostLeases:
                     args=[max(1, limit), int(delay * 1000), self.ttl_ms, lease],
                 ))  # fmt: skip
             except FleetUnavailable as e:
-                raise IgnoreRequest(str(e)) from None
+                raise FleetLost(str(e)) from None
             if wait == 0:
                 self.held[lease] = (host, delay)
                 return lease, waited

@@ -285,7 +285,7 @@ class FeedSpider(scrapy.Spider):
         if status:
             kind = f"http_{status}"
         elif failure.check(IgnoreRequest):  # robots.txt, off the feed's hosts, redirect loop
-            kind = "refused"
+            kind = getattr(failure.value, "kind", "refused")  # or the fleet's Redis lost
         else:
             kind = type(failure.value).__name__
         self.crawler.stats.inc_value(f"mirror/errors/{kind}")

@@ -217,6 +217,7 @@ def test_redis_going_away_stops_the_workers_and_loses_no_post(slow_replica, tmp_
             assert "Traceback" not in w.output and "never retrieved" not in w.output, (
                 w.output[-3000:]
             )
+            assert "refused" not in w.out, "requests stopped by the loss are not refusals"
         # Both runs are in the history: status shows the feeds failed.
         runs = list(RunLog(mirror.dir).records())
         assert [r["status"] for r in runs] == [1, 1]
