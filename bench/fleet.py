@@ -49,7 +49,7 @@ from bench.harness import PROJECT_ROOT, child_env  # noqa: E402
 from crawler.replica.process import ReplicaProcess  # noqa: E402
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
-NEW = re.compile(r"^\d+ feeds, (\d+) new posts", re.M)
+NEW = re.compile(r"^\d+ feeds?, (\d+) new posts?", re.M)
 
 
 def free_port() -> int:

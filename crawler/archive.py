@@ -238,6 +238,21 @@ def post_names(folder: Path) -> list[str]:
         return []
 
 
+_CATEGORY_LINE = re.compile(rb"\ncategories: ([^\n]*)\n")
+
+
+def category_of(path: Path, head: int = 4096) -> str | None:
+    """The category in the front matter of the post at ``path``, read from
+    its first ``head`` bytes; None when it is not there (not a post of ours)."""
+    with open(path, "rb") as f:
+        start = f.read(head)
+    found = _CATEGORY_LINE.search(start)
+    if not found:
+        return None
+    value = yaml_load_value(found[1].decode("utf-8", "replace"))
+    return str(value) if value is not None else None
+
+
 def info_code_of(filename: str) -> str | None:
     """The infoCode in a post's file name, or None for any other file."""
     match = FILENAME.fullmatch(filename)

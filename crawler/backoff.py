@@ -19,6 +19,7 @@ from typing import Any
 from crawler.archive import write_atomic
 from crawler.dedup import STATE_DIR
 from crawler.runlog import timestamp
+from crawler.text import plural
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +79,9 @@ class FeedBackoff:
                 entry["error"] = outcome["failed"]
                 changed = True
                 logger.warning(
-                    "Feed %s failed %d runs in a row (%s): it sits out the next %d",
-                    name, entry["failures"], outcome["failed"], entry["skip"],
+                    "Feed %s failed %s in a row (%s): it sits out the next %s",
+                    name, plural(entry["failures"], "run"), outcome["failed"],
+                    plural(entry["skip"], "run"),
                 )
             elif name in state:
                 logger.info(

@@ -8,6 +8,8 @@ and the key, before anything is fetched.
 from __future__ import annotations
 
 import codecs
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -123,6 +125,21 @@ class Feed:
     def wants_outlet(self, outlet: str | None) -> bool:
         """Whether an article of ``outlet`` belongs to this feed (``outlets``)."""
         return not self.outlets or (outlet or "").strip() in self.outlets
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of what decides whether an article of the feed is good:
+        selectors and keys, ``drop``, encoding, zone, outlets (not its URLs
+        or paging). The articles it dropped are tried again once it changes."""
+        judged = {
+            "outlet": self.outlet, "category": self.category, "share_link": self.share_link.pattern,
+            "timezone": str(self.timezone), "encoding": self.encoding, "article": dict(self.article),
+            "api_fields": dict(self.api_fields), "list_records": self.list_records,
+            "list_fields": dict(self.list_fields), "outlets": sorted(self.outlets),
+            "drop": list(self.drop),
+        }  # fmt: skip
+        text = json.dumps(judged, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def category_for(self, outlet: str) -> str:
         return self.category if not self.auto_outlet else category_slug(outlet, self.pinyin)

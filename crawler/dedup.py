@@ -52,8 +52,17 @@ class DedupStore(ABC):
         """Give a claim back: the fetch produced no post (error, filtered out)."""
 
     @abstractmethod
-    def forget_drop(self, info_code: str) -> None:
-        """Give a claim back and remember the article as dropped for a while."""
+    def forget_drop(self, info_code: str, feed: str = "") -> None:
+        """Give a claim back and remember the article as dropped for a while
+        (by ``feed``, with the fingerprint of its catalog entry)."""
+
+    def use_catalog_entry(self, feed: str, fingerprint: str) -> None:  # noqa: B027
+        """The feed's catalog entry as this run has it: what the feed dropped
+        under another entry is tried again (see :attr:`Feed.fingerprint`)."""
+
+    def held_back(self, info_code: str) -> bool:
+        """Whether the article is known only as dropped as bad, not as mirrored."""
+        return False
 
     @abstractmethod
     def commit(self, info_code: str, write: Callable[[], Path]) -> Path | None:
@@ -72,6 +81,10 @@ class DedupStore(ABC):
     def end_walk(self, feed: str) -> None:
         """Mark the feed's listing walk as completed."""
 
+    def first_walk(self, feed: str) -> bool:
+        """Whether no listing walk of the feed has ever finished (for the log)."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional for stores
         """Release what the store holds."""
 
@@ -85,7 +98,8 @@ class FileDedupStore(DedupStore):
         self.index_path = self.state / "index"
         self.retry_dropped = retry_dropped_hours * 3600
         self._mirrored: set[str] = set()
-        self._dropped: dict[str, float] = {}
+        self._dropped: dict[str, tuple[float, str]] = {}  # when, by "feed@fingerprint"
+        self._entries: dict[str, str] = {}  # feed -> fingerprint of its catalog entry now
         self._claimed: set[str] = set()
         self._offset = 0
         self._mutex = threading.Lock()
@@ -193,9 +207,9 @@ class FileDedupStore(DedupStore):
             if len(fields) >= 2 and fields[1] == "m" and info_code_of(f"0000-00-00-{fields[0]}.md"):
                 self._mirrored.add(fields[0])
                 self._dropped.pop(fields[0], None)
-            elif len(fields) == 3 and fields[1] == "d":
+            elif len(fields) in (3, 4) and fields[1] == "d":
                 try:
-                    self._dropped[fields[0]] = float(fields[2])
+                    self._dropped[fields[0]] = (float(fields[2]), "".join(fields[3:]))
                 except ValueError:
                     return self._damaged(line)
             else:
@@ -257,12 +271,22 @@ class FileDedupStore(DedupStore):
                 logger.warning("Cannot rebuild dedup index %s: %s", self.index_path, e.strerror)
 
     def is_known(self, info_code: str) -> bool:
-        if info_code in self._mirrored:
-            return True
-        if self.retry_dropped <= 0:
+        return info_code in self._mirrored or self.held_back(info_code)
+
+    def held_back(self, info_code: str) -> bool:
+        if self.retry_dropped <= 0 or info_code in self._mirrored:
             return False
         dropped = self._dropped.get(info_code)
-        return dropped is not None and time.time() < dropped + self.retry_dropped
+        if dropped is None:
+            return False
+        when, by = dropped
+        feed, _, fingerprint = by.rpartition("@")
+        if feed in self._entries and self._entries[feed] != fingerprint:
+            return False  # dropped under another catalog entry: try it again
+        return time.time() < when + self.retry_dropped
+
+    def use_catalog_entry(self, feed: str, fingerprint: str) -> None:
+        self._entries[feed] = fingerprint
 
     def claim(self, info_code: str) -> bool:
         with self._mutex:
@@ -275,19 +299,21 @@ class FileDedupStore(DedupStore):
         with self._mutex:
             self._claimed.discard(info_code)
 
-    def forget_drop(self, info_code: str) -> None:
+    def forget_drop(self, info_code: str, feed: str = "") -> None:
         if self.retry_dropped > 0:
             now = time.time()
+            by = f"{feed}@{self._entries[feed]}" if feed in self._entries else ""
             try:
                 with self.locked():
                     self._catch_up()  # appending moves the offset past others' lines
-                    self._append(f"{info_code}\td\t{int(now)}\n")  # rounded down
+                    tag = f"\t{by}" if by else ""
+                    self._append(f"{info_code}\td\t{int(now)}{tag}\n")  # rounded down
             except OSError as e:  # only a refetch is lost: not worth stopping for
                 logger.warning(
                     "Cannot record dropped article %s in %s: %s",
                     info_code, e.filename or self.index_path, e.strerror or e,
                 )
-            self._dropped[info_code] = now
+            self._dropped[info_code] = (now, by)
         self.release(info_code)
 
     def commit(self, info_code: str, write: Callable[[], Path]) -> Path | None:
@@ -313,6 +339,9 @@ class FileDedupStore(DedupStore):
         except OSError as e:  # the posts will fail to write too, and say so
             logger.warning("Cannot mark the walk of feed %s in %s: %s", feed, marker, e.strerror)
         return cut_short or not (self.state / "walked" / feed).exists()
+
+    def first_walk(self, feed: str) -> bool:
+        return not (self.state / "walked" / feed).exists()
 
     def end_walk(self, feed: str) -> None:
         marker = self._walk_marker(feed)

@@ -98,7 +98,8 @@ def error_kind(failure: Failure) -> str:
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
     if failure.check(IgnoreRequest):
-        return "ignored"
+        # One that says why (the fleet's lost Redis: redis_unavailable) names itself.
+        return getattr(failure.value, "kind", None) or "ignored"
     return _cause(failure)[0]
 
 

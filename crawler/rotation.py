@@ -31,6 +31,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, post_names, sync_dir
 from crawler.catalog import load_catalog
+from crawler.text import plural
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +63,9 @@ class RotationResult:
             f"{OLD_POSTS_DIR}/ (dated before {self.cutoff}), {self.kept} stay in {POSTS_DIR}/"
         )
         if self.removed_duplicates:
-            text += f"; {self.removed_duplicates} left-over copies removed"
+            text += f"; {plural(self.removed_duplicates, 'left-over copy', 'left-over copies')} removed"
         if self.conflicts:
-            text += f"; {self.conflicts} posts in both folders differ, kept both"
+            text += f"; {plural(self.conflicts, 'post')} in both folders differ, kept both"
         return text
 
 

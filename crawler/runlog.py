@@ -8,7 +8,7 @@ line::
     {"id": "…", "command": "crawlall", "pid": 4242, "host": "news1",
      "start": "2026-11-25T10:05:00+08:00", "end": "2026-11-25T10:05:07+08:00",
      "status": 0, "rotated": 3,
-     "feeds": {"kunmingribao": {"new": 3, "known": 10, "filtered": 0, "pages": 1,
+     "feeds": {"kunmingribao": {"new": 3, "known": 10, "held": 1, "filtered": 0, "pages": 1,
                                 "dropped": {"bad_date": 1}, "errors": {"http_500": 1},
                                 "failed": "", "reason": "finished"}, …}}
 
@@ -61,6 +61,7 @@ def feed_record(result: FeedResult) -> dict[str, Any]:
     return {
         "new": result.new,
         "known": result.known,
+        "held": result.held,
         "filtered": result.filtered,
         "pages": result.pages,
         "dropped": dict(sorted(result.dropped.items())),

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import datetime
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType
@@ -35,6 +36,7 @@ from types import FrameType
 from crawler.backoff import FeedBackoff
 from crawler.lock import INHERIT_ENV, RunLock
 from crawler.runlog import RUN_ID_ENV, RunLog
+from crawler.text import plural
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ class Scheduler:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if self.stopping.is_set():
-            logger.info("Scheduler stopped by a signal after %d runs", self.runs)
+            logger.info("Scheduler stopped by a signal after %s", plural(self.runs, "run"))
         return 0
 
     def _loop(self) -> None:
@@ -107,7 +109,7 @@ class Scheduler:
             "Scheduler started: a run every %s%s%s",
             _human(self.every),
             f" (up to {_human(self.jitter)} later at random)" if self.jitter else "",
-            f", {self.max_runs} runs" if self.max_runs else "",
+            f", {plural(self.max_runs, 'run')}" if self.max_runs else "",
         )
         slot = time.monotonic()
         if self.fleet:
@@ -138,8 +140,8 @@ class Scheduler:
         for name, entry in skipped.items():
             logger.info(
                 "Run %d: feed %s sits this run out "
-                "(failed %d runs in a row: %s; %d more to sit out)",
-                n, name, entry["failures"], entry.get("error", ""), entry["skip"],
+                "(failed %s in a row: %s; %d more to sit out)",
+                n, name, plural(entry["failures"], "run"), entry.get("error", ""), entry["skip"],
             )
         if wanted is not None and not names:
             logger.warning("Run %d: every feed is backing off; nothing to crawl", n)
@@ -160,6 +162,8 @@ class Scheduler:
         if self.stopping.is_set():
             return
         logger.info("Run %d started: %s", n, " ".join(["scrapy", *command[3:]]))
+        # A header before the run's own summary lines, on the same stdout.
+        print(f"run {n} at {datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}", flush=True)
         started = time.monotonic()
         # Its own session: a Ctrl-C at the terminal reaches the scheduler only,
         # which passes it on once.
@@ -174,8 +178,8 @@ class Scheduler:
         new = sum(f.get("new", 0) for f in record["feeds"].values()) if record else 0
         failed = [name for name, f in (record or {}).get("feeds", {}).items() if f.get("failed")]
         logger.info(
-            "Run %d finished in %.1f s: status %d, %d new posts%s",
-            n, time.monotonic() - started, status, new,
+            "Run %d finished in %.1f s: status %d, %s%s",
+            n, time.monotonic() - started, status, plural(new, "new post"),
             f", failed: {', '.join(failed)}" if failed else "",
         )
         if record is None:

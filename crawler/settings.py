@@ -36,6 +36,13 @@ MIRROR_MAX_BODY_BYTES = 1024 * 1024
 MIRROR_FSYNC = True
 # Seconds between progress lines in the log during a crawl; 0 turns them off.
 MIRROR_PROGRESS_INTERVAL = 30
+# The whole log of crawl, crawlall and demo goes to <MIRROR_DIR>/.mirror/logs/crawl.log
+# at this level, rotated at MIRROR_LOG_MAX_BYTES (0: no log file) with this many
+# old files kept (crawl.log.1 …); the terminal shows progress and summaries
+# unless -L/--verbose/--logfile asks for Scrapy's log (crawler/logs.py).
+MIRROR_LOG_FILE_LEVEL = "INFO"
+MIRROR_LOG_MAX_BYTES = 5_000_000
+MIRROR_LOG_BACKUPS = 5
 # On a backfill, listing pages fetched ahead of the next one, at most, when the
 # feed's page URLs count up (crawler/listingwalk.py); 0 walks page by page.
 MIRROR_LISTING_PREFETCH = 4
@@ -89,6 +96,10 @@ FLEET_KEY_PREFIX = "news-mirror"
 # here, or shared); "redis": it hands them through Redis to `scrapy writer`
 # on the host that holds the mirror.
 MIRROR_WRITE = "direct"
+# A "direct" worker whose MIRROR_DIR lacks posts Redis records as mirrored (a
+# fresh folder, another host, a restored backup) refuses to crawl into it;
+# True makes Redis forget what the folder lacks, so it is mirrored again.
+FLEET_RESEED = False
 # A worker beats every FLEET_HEARTBEAT_INTERVAL s; one silent for
 # FLEET_WORKER_TIMEOUT s is dead, and what it held is done by the others.
 FLEET_HEARTBEAT_INTERVAL = 2.0

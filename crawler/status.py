@@ -23,11 +23,12 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, post_names
+from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, category_of, post_names
 from crawler.backoff import FeedBackoff
 from crawler.lock import RunLock
 from crawler.rotation import now_from_settings
 from crawler.runlog import SUMMARY, RunLog, parse_time
+from crawler.text import plural
 
 WEEK = timedelta(days=7)
 
@@ -71,6 +72,7 @@ class MirrorStatus:
         self.first: dict[str, Any] | None = None
         self.last: dict[str, Any] | None = None
         self.header_flags: list[str] = []
+        self.categories: dict[str, int] = {}  # posts on disk, both folders
 
     @classmethod
     def from_settings(cls, settings: BaseSettings, catalog_feeds: Iterable[str]) -> MirrorStatus:
@@ -85,6 +87,7 @@ class MirrorStatus:
 
     # -- gathering ----------------------------------------------------------
     def collect(self) -> MirrorStatus:
+        self._count_categories()
         for record in RunLog(self.root).records():
             try:
                 self._add(record)
@@ -96,6 +99,7 @@ class MirrorStatus:
         for name, entry in backoff.items():
             if name in self.feeds and entry.get("skip", 0) > 0:
                 skip = entry["skip"]
+                self.feeds[name].problem = True
                 self.feeds[name].flags.append(
                     f"BACKING OFF: sits out {skip} more run{'' if skip == 1 else 's'}"
                 )
@@ -106,6 +110,17 @@ class MirrorStatus:
                     f"NO RUN for {_span(idle)}: is the scheduler (or cron) running?"
                 )
         return self
+
+    def _count_categories(self) -> None:
+        """The posts on disk by category, from the head of each post file."""
+        for folder in (self.root / POSTS_DIR, self.root / OLD_POSTS_DIR):
+            for name in post_names(folder):
+                try:
+                    category = category_of(folder / name)
+                except OSError:  # rotated or removed meanwhile
+                    continue
+                key = category or "(no category)"
+                self.categories[key] = self.categories.get(key, 0) + 1
 
     def _add(self, record: dict[str, Any]) -> None:
         start, end = parse_time(record["start"]), parse_time(record["end"])
@@ -196,10 +211,15 @@ class MirrorStatus:
     # -- printing -----------------------------------------------------------
     def render(self) -> str:
         lines = [
-            f"Mirror {self.root.resolve()}: {_count(self.root / POSTS_DIR)} posts in "
+            f"Mirror {self.root.resolve()}: {plural(_count(self.root / POSTS_DIR), 'post')} in "
             f"{POSTS_DIR}/, {_count(self.root / OLD_POSTS_DIR)} in {OLD_POSTS_DIR}/ "
             f"(MIRROR_KEEP_DAYS {self.keep_days})",
         ]
+        if self.categories:
+            lines.append(
+                "Posts by category: "
+                + ", ".join(f"{c} {n}" for c, n in sorted(self.categories.items()))
+            )
         if self.last is None or self.first is None:
             lines.append(f"Runs: none recorded yet in {RunLog(self.root).path}")
         else:
@@ -219,7 +239,7 @@ class MirrorStatus:
                 str(h.posts),
                 f"{_clock(h.last_run)} {h.last_outcome}" if h.last_run else "-",
                 f"{_clock(h.last_new)} ({_ago(self.now, h.last_new)})" if h.last_new else "-",
-                f"{_clock(h.last_error[0])} {_cut(h.last_error[1], 48)}" if h.last_error else "-",
+                f"{_clock(h.last_error[0])} {h.last_error[1]}" if h.last_error else "-",
                 "; ".join(h.flags),
             ))  # fmt: skip
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
@@ -257,10 +277,6 @@ def _ago(now: datetime, when: datetime) -> str:
 
 def _breakdown(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v)
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _count(folder: Path) -> int:

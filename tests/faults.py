@@ -163,7 +163,7 @@ def check_mirror(root: Path, base_url: str = BASE_URL) -> MirrorState:
         fields = line.split("\t")
         if len(fields) == 2 and fields[1] == "m":
             mirrored.add(fields[0])
-        elif not (len(fields) == 3 and fields[1] == "d"):
+        elif not (len(fields) in (3, 4) and fields[1] == "d"):  # 4: with its feed@fingerprint
             state.bad_index_lines.append(line[:80])
     state.index_without_post = sorted(mirrored - set(state.posts))
     state.posts_not_indexed = sorted(set(state.posts) - mirrored)

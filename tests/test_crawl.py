@@ -10,6 +10,7 @@ import yaml
 
 from crawler.archive import FILENAME, parse
 from crawler.replica.content import Source
+from crawler.runlog import RunLog
 from tests.conftest import DATA, ReplicaServer, replica_feeds
 from tests.utils.cmdline import popen_scrapy
 
@@ -176,7 +177,10 @@ def test_a_new_feed_backfills_past_what_other_feeds_mirrored(clean_replica, mirr
     qujing = [mirror.read(p) for p in mirror.posts().values() if mirror.read(p).outlet == "曲靖日报"]
     assert len(qujing) == 8, "every 曲靖日报 article, those beyond the aggregate's pages too"
     assert {p.info_code for p in qujing} - aggregate, "some only the cut feed could reach"
-    assert "none has finished; paging on past known pages" in result.stderr
+    assert "Feed qujingribao: its first listing walk; paging on past known pages" in (
+        result.stderr
+    )
+    assert "cut short" not in result.stderr, "nothing was cut short: it is the first walk"
     walked = clean_replica.stats()["by_kind"]["list_api"]
     assert walked >= 4
 
@@ -218,7 +222,7 @@ def test_two_processes_on_one_mirror_write_each_post_once(clean_replica, mirror_
     procs = [popen_scrapy(*args, cwd=mirror.root) for _ in range(2)]
     outputs = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-    new = sum(int(m) for out, _ in outputs for m in re.findall(r"(\d+) new posts", out))
+    new = sum(int(m) for out, _ in outputs for m in re.findall(r"(\d+) new posts?\b", out))
     posts = mirror.posts()
     assert new == len(posts), "every post counted as new was written by exactly one process"
     assert len(posts) >= 200
@@ -227,3 +231,48 @@ def test_two_processes_on_one_mirror_write_each_post_once(clean_replica, mirror_
     for path in posts.values():
         front_matter(path)  # complete, loadable
     assert not list((mirror.dir / "_posts").glob(".*"))
+
+
+def test_crawl_of_an_unknown_feed_names_the_catalogs_feeds(replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(replica, "kunmingribao", "yunnanwang"))
+    result = mirror.scrapy("crawl", "nosuch")
+    assert result.returncode == 2, result.output
+    assert "Traceback" not in result.output and "KeyError" not in result.output
+    assert "error: unknown feed: nosuch; the catalog has: kunmingribao, yunnanwang" in (
+        result.stderr.splitlines()[-1]
+    )
+    assert not (mirror.dir / ".mirror" / "runs.jsonl").exists()
+
+
+def test_a_fixed_selector_brings_its_dropped_articles_back_on_the_next_run(
+    clean_replica, mirror_factory
+):
+    broken = {"article": {"title": "h1.headline::text"}}  # matches nothing
+    mirror = mirror_factory(replica_feeds(clean_replica, "kunmingribao", kunmingribao=broken))
+    first = mirror.scrapy("crawlall")
+    assert first.returncode == 1, first.output  # every article dropped as missing_title
+    assert re.search(
+        r"kunmingribao: 0 new, \d+ known, (\d+ held back \(.*?\), )?40 dropped \(missing_title 40\)",
+        first.stdout,
+    ), first.stdout  # (an article on two pages is met again after its drop)
+    assert mirror.posts() == {}
+
+    # The same catalog: the drops are held back, and the summary says so apart.
+    clean_replica.reset()
+    again = mirror.scrapy("crawlall")
+    assert (
+        "kunmingribao: 0 new, 0 known, 10 held back (dropped lately; "
+        "-s MIRROR_RETRY_DROPPED_HOURS=0 tries them now), 0 dropped"
+    ) in again.stdout, again.stdout
+    assert clean_replica.stats()["by_kind"].get("share", 0) == 0
+    [_, record] = RunLog(mirror.dir).records()
+    assert record["feeds"]["kunmingribao"]["held"] == 10  # page 1's: nothing new, it stops
+
+    # The selector fixed in the catalog: its next run fetches them again at once.
+    mirror.write_catalog(replica_feeds(clean_replica, "kunmingribao"))
+    clean_replica.reset()
+    fixed = mirror.scrapy("crawlall")
+    assert fixed.returncode == 0, fixed.output
+    assert re.search(r"kunmingribao: 40 new, \d+ known, 0 dropped", fixed.stdout), fixed.stdout
+    assert len(mirror.posts()) == 40
+    assert clean_replica.stats()["by_kind"]["share"] == 40

@@ -107,7 +107,7 @@ def test_export_skips_a_bad_file_naming_it_and_fails(crawled, tmp_path):
     assert f"Skipped {bad}: front matter lacks 'title'" in result.stderr
     files = [*(root / POSTS_DIR).glob("*.md"), *(root / OLD_POSTS_DIR).glob("*.md")]
     assert len(records(result.stdout)) == len(files) - 1
-    assert "skipped 1 files" in result.stderr
+    assert "skipped 1 file that is not a valid post (see scrapy verify)" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -121,3 +121,15 @@ def test_export_refuses_bad_arguments(crawled, args, message):
     result = export(crawled.dir, *args)
     assert result.returncode == 2
     assert message in result.output
+
+
+def test_export_of_a_category_the_mirror_lacks_warns_naming_its_categories(crawled):
+    result = export(crawled.dir, "--category", "nosuch,kunmingribao")
+    assert result.returncode == 0, result.output
+    assert {r["category"] for r in records(result.stdout)} == {"kunmingribao"}
+    assert (
+        "Warning: the mirror has no category 'nosuch'; its categories: "
+        "chunchengwanbao, kunmingribao"
+    ) in result.stderr
+    assert "kunmingribao'" not in result.stderr  # a category it has: no warning
+    assert f"Exported {len(records(result.stdout))} posts to stdout" in result.stderr

@@ -326,6 +326,13 @@ def test_selector_drift_is_a_warning_and_a_failing_feed(clean, mirror_factory):
         "yunnanwang", "kmtitle", "kmlinks", "ynpath", "ynkey",
     }  # fmt: skip
 
+    # status names the selector too: the error is not cut short.
+    status = mirror.scrapy("status").stdout
+    kmtitle = next(x for x in status.splitlines() if x.startswith("kmtitle "))
+    assert (
+        "every article dropped as missing_title: article.title 'h1.headline::text' matched nothing"
+    ) in kmtitle
+
 
 def test_one_bad_article_is_not_drift(replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(replica, "kunmingribao"))

@@ -41,7 +41,8 @@ def crawl(source: Replica, tmp_path: Path):
         source.reset_stats()
         source.site.hostile.hits.clear()
         args = ["crawl", "polite", "-s", f"MIRROR_DIR={tmp_path / 'output'}",
-                "-s", f"NEWS_FEEDS_FILE={catalog}", "-s", "AUTOTHROTTLE_ENABLED=False"]  # fmt: skip
+                "-s", f"NEWS_FEEDS_FILE={catalog}", "-s", "AUTOTHROTTLE_ENABLED=False",
+                "-s", "LOG_LEVEL=INFO"]  # fmt: skip
         for setting in settings:
             args += ["-s", setting]
         result = run_scrapy(*args, cwd=tmp_path)

@@ -68,7 +68,7 @@ def test_rotation_moves_at_the_day_boundary_of_the_feeds_zone(night_replica, mir
     night_replica.reset()
     again = mirror.scrapy("crawlall", *keep, "-s", "MIRROR_NOW=2030-01-13T00:00:00+08:00")
     assert again.returncode == 0, again.output
-    assert "1 feeds, 0 new posts" in again.stdout
+    assert "1 feed, 0 new posts" in again.stdout
     by_kind = night_replica.stats()["by_kind"]
     assert by_kind["api"] == by_kind["share"] == 0
     assert mirror.posts("_posts") == {}

@@ -95,7 +95,7 @@ def test_crawlall_exit_status_is_1_when_a_feed_fails_outright(replica, mirror_fa
 
     ok = mirror.scrapy("crawlall", "--feeds", "kunmingribao")
     assert ok.returncode == 0, ok.output
-    assert "1 feeds, 0 new posts" in ok.stdout
+    assert "1 feed, 0 new posts" in ok.stdout
     [first, second] = records(mirror)
     assert first["status"] == 1 and first["feeds"]["broken"]["failed"]
     assert second["status"] == 0 and list(second["feeds"]) == ["kunmingribao"]
@@ -227,7 +227,7 @@ def test_sigterm_mid_run_tears_nothing_and_the_next_run_completes(slow_replica, 
     assert scheduler.finish(60) == 0, scheduler.output[-3000:]
     # The lock is free only once the crawl it handed the lock to has ended.
     assert RunLock(mirror.dir).holder() is None
-    assert "Scheduler stopped by a signal after 1 runs" in scheduler.err
+    assert "Scheduler stopped by a signal after 1 run" in scheduler.err
 
     assert_complete(mirror)
     [cut] = records(mirror)
@@ -290,3 +290,22 @@ def test_schedule_rejects_bad_arguments(mirror_factory, replica):
         assert result.returncode == 2, (args, result.output)
         assert message in result.stderr, (args, result.stderr)
     assert not Path(mirror.dir).exists(), "nothing touched"
+
+
+@pytest.mark.slow
+def test_a_forced_stop_is_recorded_as_shutdown(slow_replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(slow_replica, "kunmingribao"))
+    crawl = start(mirror, "crawl", "kunmingribao")
+    deadline = time.monotonic() + 60
+    while len(mirror.posts()) < 3:
+        assert time.monotonic() < deadline and crawl.proc.poll() is None, crawl.output
+        time.sleep(0.02)
+    crawl.proc.send_signal(signal.SIGINT)
+    crawl.wait_for(r"Received SIGINT, shutting down gracefully")
+    crawl.proc.send_signal(signal.SIGINT)  # the second Ctrl-C: no waiting for the engine
+    crawl.finish(60)
+    assert "Received SIGINT twice, forcing unclean shutdown" in crawl.output
+    [run] = records(mirror)
+    assert run["command"] == "crawl"
+    assert run["feeds"]["kunmingribao"]["reason"] == "shutdown", crawl.output[-3000:]
+    assert len(mirror.posts()) < 40

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -193,3 +194,52 @@ def test_a_summary_line_of_another_shape_is_left_alone(tmp_path, caplog):
     assert log.path.read_bytes() == before + (json.dumps(new, ensure_ascii=False,
                                                          separators=(",", ":")) + "\n").encode()
     assert "Cannot fold old runs of the run history" in caplog.text
+
+
+def test_status_right_after_the_demo_shows_its_posts_by_category_and_its_run(
+    replica, mirror_factory
+):
+    mirror = mirror_factory(replica_feeds(replica))  # the demo's feeds, by name
+    demo = mirror.scrapy("demo", "--articles", "10")
+    assert demo.returncode == 0, demo.output[-3000:]
+    posts = mirror.posts()
+    by_category: dict[str, int] = {}
+    for path in posts.values():
+        category = mirror.read(path).category
+        by_category[category] = by_category.get(category, 0) + 1
+
+    newest = next(x for x in demo.stdout.splitlines() if x.startswith("Newest file: "))
+    assert mirror.read(Path(newest.split()[2])).date == max(
+        mirror.read(p).date for p in posts.values()
+    ), "the newest post, not the file written last"
+
+    status = mirror.scrapy("status")
+    assert status.returncode == 0, status.output  # nothing flagged
+    out = status.stdout
+    assert f"Mirror {mirror.dir.resolve()}: {len(posts)} posts in _posts/" in out
+    assert "Posts by category: " + ", ".join(
+        f"{c} {n}" for c, n in sorted(by_category.items())
+    ) in out.splitlines()
+    assert "Runs: 1 recorded since " in out and "last (demo) ended" in out and "status 0" in out
+    [run] = RunLog(mirror.dir).records()
+    assert run["command"] == "demo"
+    assert sum(f["new"] for f in run["feeds"].values()) == len(posts)
+    assert "no run yet" not in out
+    assert row(out, "kunmingribao").split()[1] == "10"
+
+
+def test_crawl_of_a_failed_feed_exits_1_and_status_flags_it(replica, mirror_factory, tmp_path):
+    catalog = replica_feeds(replica, "kunmingribao")
+    catalog["feeds"]["broken"] = {
+        "outlet": "坏报",
+        "start_urls": [f"{replica.url}/error/500/category/{tmp_path.name}.html"],
+    }
+    mirror = mirror_factory(catalog)
+    crawl = mirror.scrapy("crawl", "broken", "-s", "RETRY_TIMES=0")
+    assert crawl.returncode == 1, crawl.output[-3000:]
+    status = mirror.scrapy("status")
+    assert status.returncode == 1 and "FAILING" in row(status.stdout, "broken")
+    good = mirror.scrapy("crawl", "kunmingribao")
+    assert good.returncode == 0, good.output[-3000:]
+    status = mirror.scrapy("status")
+    assert status.returncode == 1, "broken is still flagged"

@@ -27,6 +27,22 @@ from scrapy.settings import BaseSettings
 WRITE_MODES = ("direct", "redis")
 
 
+def missing_packages(settings: BaseSettings) -> str | None:
+    """With ``REDIS_URL`` set, the one line to print when the fleet's packages
+    (scrapy-redis, redis-py) cannot be imported; else None."""
+    if not settings.get("REDIS_URL"):
+        return None
+    try:
+        import redis  # noqa: F401
+        import scrapy_redis  # noqa: F401
+    except ImportError as e:
+        return (
+            f"REDIS_URL is set but the fleet's packages are missing ({e}): "
+            "pip install 'news-mirror[fleet]'"
+        )
+    return None
+
+
 class FleetAddon:
     def __init__(self, crawler: Crawler):
         if not crawler.settings.get("REDIS_URL"):
@@ -40,14 +56,12 @@ class FleetAddon:
         mode = settings.get("MIRROR_WRITE")
         if mode not in WRITE_MODES:
             raise ValueError(f"MIRROR_WRITE must be one of {', '.join(WRITE_MODES)}, not {mode!r}")
-        try:
-            from crawler.fleet.coordinator import FleetCoordinator
-            from crawler.fleet.connection import Keys
-        except ImportError as e:
-            raise RuntimeError(
-                f"REDIS_URL is set but the fleet's packages are missing ({e}): "
-                "pip install 'news-mirror[fleet]'"
-            ) from e
+        problem = missing_packages(settings)
+        if problem:
+            raise RuntimeError(problem)
+        from crawler.fleet.connection import Keys
+        from crawler.fleet.coordinator import FleetCoordinator
+
         keys = Keys(settings.get("FLEET_KEY_PREFIX"))
         settings.set("SCHEDULER", "crawler.fleet.scheduler.FleetScheduler", "addon")
         settings.set("SCHEDULER_QUEUE_CLASS", "crawler.fleet.scheduler.ReliableQueue", "addon")

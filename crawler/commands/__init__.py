@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -10,11 +11,18 @@ from datetime import datetime
 from scrapy.commands import ScrapyCommand
 from scrapy.crawler import AsyncCrawlerProcess, Crawler, CrawlerProcess
 from scrapy.exceptions import UsageError
+from scrapy.settings import BaseSettings
 
-from crawler.extensions.summary import FeedResult, feed_summary
+from crawler.addons.fleet import missing_packages
+from crawler.extensions.summary import FeedResult, RunProgress, feed_summary
 from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
+from crawler.logs import start_log_file
 from crawler.runlog import record_run
 from crawler.storage import settings_storage_problem
+from crawler.text import plural
+
+REDIS_UNAVAILABLE = "redis_unavailable"  # the close reason of a fleet that lost Redis
+FOLDER_BEHIND = "mirror_folder_behind"  # MIRROR_DIR lacks posts Redis records (FLEET_RESEED)
 
 
 def feed_names(arg: str | None, known: list[str]) -> list[str]:
@@ -40,19 +48,24 @@ def add_feeds_option(parser: argparse.ArgumentParser) -> None:
 def crawl_feeds(process: AsyncCrawlerProcess | CrawlerProcess, names: list[str]) -> list[FeedResult]:
     """Crawl ``names`` at once in ``process``, sharing one dedup state; their results."""
     crawlers: list[Crawler] = [process.create_crawler(name) for name in names]
+    progress = RunProgress.attach(crawlers)  # held here: signals keep weak references
     for crawler in crawlers:
         process.crawl(crawler)
     process.start()
+    del progress
     return feed_results(crawlers)
 
 
 def feed_results(crawlers: list[Crawler]) -> list[FeedResult]:
-    """The outcome of each finished crawler, from its stats."""
+    """The outcome of each finished crawler, from its stats.
+
+    A crawler that never closed its spider (a forced stop: a second Ctrl-C)
+    has no ``finish_reason``: it was shut down, not finished."""
     return [
         feed_summary(
             crawler.spidercls.name,
             crawler.stats.get_stats() if crawler.stats else {},
-            (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "finished",
+            (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "shutdown",
         )
         for crawler in crawlers
     ]
@@ -65,24 +78,50 @@ def print_results(results: list[FeedResult]) -> int:
     new = sum(r.new for r in results)
     failed = [r.feed for r in results if r.failed]
     print(
-        f"{len(results)} feeds, {new} new posts"
+        f"{plural(len(results), 'feed')}, {plural(new, 'new post')}"
         + (f"; FAILED: {', '.join(failed)}" if failed else "")
     )
     return 1 if failed else 0
 
 
-__all__ = ["ScrapyCommand", "add_feeds_option", "crawl_feeds", "feed_names", "print_results"]
+def require_fleet_packages(settings: BaseSettings) -> None:
+    """With ``REDIS_URL`` set and the fleet's packages missing: print the
+    install hint, one line before anything else, and exit 2."""
+    problem = missing_packages(settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
+
+
+__all__ = [
+    "ScrapyCommand", "add_feeds_option", "crawl_feeds", "feed_names", "print_results",
+    "require_fleet_packages",
+]  # fmt: skip
+
+
+def not_crawled(
+    command: ScrapyCommand, feeds: list[str], reason: str
+) -> tuple[list[FeedResult], None]:
+    """The feeds of a fleet that cannot work (``reason``), FAILED and printed as a crawl's."""
+    results = [FeedResult(feed, failed=f"closed: {reason}", reason=reason) for feed in feeds]
+    command.exitcode = print_results(results)
+    return results, None
 
 
 def recorded_run(
     command: ScrapyCommand,
     name: str,
+    feeds: list[str],
     crawl: Callable[[], tuple[list[FeedResult], int | None] | None],
 ) -> None:
-    """Run ``crawl`` as one run of the mirror: the folder must take files, the
-    run lock is held (or the command exits 75, naming the holder), and the
-    feed results and posts rotated that ``crawl`` returns are recorded in the
-    run history with the command's exit status."""
+    """Run ``crawl`` of ``feeds`` as one run of the mirror: the folder must
+    take files, the run lock is held (or the command exits 75, naming the
+    holder), and the feed results and posts rotated that ``crawl`` returns
+    are recorded in the run history with the command's exit status.
+
+    A fleet's Redis that cannot be reached at the start, or a mirror folder
+    lacking posts Redis records as mirrored (``FLEET_RESEED``), is said in
+    one line; the feeds are then recorded as FAILED, not crawled."""
     settings = command.settings
     assert settings is not None
     problem = settings_storage_problem(settings)  # read-only, full: say so, touch nothing
@@ -90,6 +129,21 @@ def recorded_run(
         print(f"error: {problem}", file=sys.stderr)
         command.exitcode = 1
         return
+    start_log_file(settings)
+    if settings.get("REDIS_URL"):
+        from crawler.fleet.connection import unreachable  # only a fleet needs Redis
+
+        lost = unreachable(settings)
+        if lost:
+            print(f"error: {lost}", file=sys.stderr)
+            crawl = functools.partial(not_crawled, command, feeds, REDIS_UNAVAILABLE)
+        else:
+            from crawler.fleet.store import folder_behind
+
+            behind = folder_behind(settings)
+            if behind:
+                print(f"error: {behind}", file=sys.stderr)
+                crawl = functools.partial(not_crawled, command, feeds, FOLDER_BEHIND)
     try:
         with run_lock(settings, name):
             start = datetime.now()

@@ -11,30 +11,56 @@ import argparse
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
+from scrapy.exceptions import UsageError
 from scrapy.spiders import Spider
 
-from crawler.commands import feed_results, recorded_run
-from crawler.extensions.summary import FeedResult
+from crawler.commands import feed_results, recorded_run, require_fleet_packages
+from crawler import logs
+from crawler.extensions.summary import FeedResult, RunProgress
+from crawler.logs import add_verbose_option
 
 
 class Command(ScrapyCrawlCommand):
     def __init__(self) -> None:
         super().__init__()
         self.crawlers: list[Crawler] = []
+        self.progress: RunProgress | None = None
 
     def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
         crawler = super()._create_crawler(spidercls)
         self.crawlers.append(crawler)
+        self.progress = RunProgress.attach([crawler])  # held: signals keep weak references
         return crawler
 
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        add_verbose_option(parser)
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        require_fleet_packages(self.settings)
+        logs.prepare(self.settings, opts.verbose)
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) == 1:  # an unknown feed: one line naming the catalog's, exit 2
+            assert self.crawler_process
+            known = self.crawler_process.spider_loader.list()
+            if args[0] not in known:
+                raise UsageError(
+                    f"unknown feed: {args[0]}; the catalog has: {', '.join(known)}",
+                    print_help=False,
+                )
+
         def crawl() -> tuple[list[FeedResult], None] | None:
             super(Command, self).run(args, opts)
             if not self.crawlers:
                 return None
             results = feed_results(self.crawlers)
+            for result in results:  # as crawlall prints them (the log has them too)
+                print(result.line())
             if any(r.failed for r in results):  # as crawlall: 1 if the feed failed
                 self.exitcode = self.exitcode or 1
             return results, None
 
-        recorded_run(self, "crawl", crawl)
+        recorded_run(self, "crawl", args[:1], crawl)

@@ -10,8 +10,11 @@ from crawler.commands import (
     feed_names,
     print_results,
     recorded_run,
+    require_fleet_packages,
 )
+from crawler import logs
 from crawler.extensions.summary import FeedResult
+from crawler.logs import add_verbose_option
 from crawler.lock import EX_LOCKED
 from crawler.rotation import Rotation
 
@@ -38,6 +41,13 @@ class Command(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         add_feeds_option(parser)
+        add_verbose_option(parser)
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        require_fleet_packages(self.settings)
+        logs.prepare(self.settings, opts.verbose)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.crawler_process and self.settings is not None
@@ -49,7 +59,7 @@ class Command(ScrapyCommand):
             self.exitcode = print_results(results)
             return results, self.rotate()
 
-        recorded_run(self, "crawlall", crawl)
+        recorded_run(self, "crawlall", names, crawl)
 
     def rotate(self) -> int | None:
         """Retention after the run (SPEC §3.4); the number of posts moved."""

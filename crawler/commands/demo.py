@@ -6,11 +6,26 @@ from pathlib import Path
 from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.settings import SETTINGS_PRIORITIES
 
-from crawler.archive import CATEGORY_DIR, POSTS_DIR
+from crawler import logs
+from crawler.archive import CATEGORY_DIR, POSTS_DIR, FormatError, Post, read
 from crawler.catalog import default_catalog_path
-from crawler.commands import ScrapyCommand, crawl_feeds, print_results
+from crawler.commands import ScrapyCommand, crawl_feeds, print_results, recorded_run
 from crawler.dedup import STATE_DIR
+from crawler.extensions.summary import FeedResult
+from crawler.logs import add_verbose_option
 from crawler.replica import Replica, write_replica_catalog
+from crawler.text import plural
+
+
+def newest_post(paths: list[Path]) -> Post | None:
+    """The post published last among the files at ``paths`` (not the last written)."""
+    posts = []
+    for path in paths:
+        try:
+            posts.append(read(path))
+        except (OSError, FormatError):
+            continue  # scrapy verify names it
+    return max(posts, key=lambda p: p.date, default=None)
 
 
 class Command(ScrapyCommand):
@@ -28,6 +43,12 @@ class Command(ScrapyCommand):
         parser.add_argument(
             "--articles", type=int, default=40, help="articles per feed in the replica"
         )
+        add_verbose_option(parser)
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        logs.prepare(self.settings, opts.verbose)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
@@ -43,13 +64,23 @@ class Command(ScrapyCommand):
                 # The demo's site links to itself, not to the public mirror.
                 self.settings.set("MIRROR_BASE_URL", "", priority="cmdline")
             process = AsyncCrawlerProcess(self.settings)
-            results = crawl_feeds(process, process.spider_loader.list())
-        self.exitcode = print_results(results)
+            names = process.spider_loader.list()
+
+            def crawl() -> tuple[list[FeedResult], None]:
+                results = crawl_feeds(process, names)
+                self.exitcode = print_results(results)
+                return results, None
+
+            # Recorded like any run: `scrapy status` shows it.
+            recorded_run(self, "demo", names, crawl)
+        if self.exitcode not in (0, 1):
+            return  # the folder takes no files, or another run holds it: said
         posts = sorted((root / POSTS_DIR).glob("*.md"))
         categories = sorted(p.stem for p in (root / CATEGORY_DIR).glob("*.html"))
         print(
-            f"The mirror is in {root.resolve()}: {len(posts)} posts in {POSTS_DIR}/, "
+            f"The mirror is in {root.resolve()}: {plural(len(posts), 'post')} in {POSTS_DIR}/, "
             f"category pages for {', '.join(categories) or 'none'}."
         )
-        if posts:
-            print(f"Newest file: {max(posts, key=lambda p: p.stat().st_mtime)}")
+        newest = newest_post(posts)
+        if newest is not None:
+            print(f"Newest file: {newest.path} (the newest post, published {newest.date})")

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scrapy.exceptions import UsageError
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, FormatError
+from crawler.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, FormatError
 from crawler.commands import ScrapyCommand
 from crawler.reader import FOLDERS, ArchiveReader, as_record, parse_bound
+from crawler.text import plural
 
 _FOLDERS = {"all": FOLDERS, "posts": (POSTS_DIR,), "old": (OLD_POSTS_DIR,)}
 
@@ -85,6 +86,7 @@ class Command(ScrapyCommand):
             print(f"Skipped {error}", file=sys.stderr)
 
         count = 0
+        found: set[str] = set()  # the categories of the posts exported
         with ExitStack() as stack:
             out: IO[str]
             if opts.output == "-":
@@ -101,14 +103,26 @@ class Command(ScrapyCommand):
                     out.write(json.dumps(as_record(post, root), ensure_ascii=False))
                     out.write("\n")
                     count += 1
+                    found.add(post.category)
                 out.flush()
             except BrokenPipeError:  # `scrapy export | head`: the reader has had enough
                 os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
                 return
         where = "stdout" if opts.output == "-" else opts.output
+        known = {p.stem for p in (root / CATEGORY_DIR).glob("*.html")} | found
+        for category in [c for c in categories or [] if c not in known]:
+            print(
+                f"Warning: the mirror has no category {category!r}; its categories: "
+                f"{', '.join(sorted(known)) or 'none'}",
+                file=sys.stderr,
+            )
         print(
-            f"Exported {count} posts to {where}"
-            + (f"; skipped {len(bad)} files that are not valid posts (see scrapy verify)" if bad else ""),
+            f"Exported {plural(count, 'post')} to {where}"
+            + (
+                f"; skipped {plural(len(bad), 'file')} "
+                + ("that is not a valid post" if len(bad) == 1 else "that are not valid posts")
+                + " (see scrapy verify)" if bad else ""
+            ),
             file=sys.stderr,
         )
         self.exitcode = 1 if bad else 0

@@ -8,7 +8,7 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.utils.log import configure_logging
 
 from crawler.catalog import CatalogError, load_catalog
-from crawler.commands import ScrapyCommand, add_feeds_option, feed_names
+from crawler.commands import ScrapyCommand, add_feeds_option, feed_names, require_fleet_packages
 from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
 from crawler.scheduler import Scheduler, child_command, parse_duration
 
@@ -47,6 +47,11 @@ class Command(ScrapyCommand):
             help="stop after N runs (default: run until stopped)",
         )  # fmt: skip
         add_feeds_option(parser)
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        require_fleet_packages(self.settings)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None

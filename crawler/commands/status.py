@@ -6,7 +6,7 @@ import sys
 from scrapy.exceptions import UsageError
 
 from crawler.catalog import CatalogError, load_catalog
-from crawler.commands import ScrapyCommand
+from crawler.commands import ScrapyCommand, require_fleet_packages
 from crawler.status import MirrorStatus
 
 
@@ -27,6 +27,11 @@ class Command(ScrapyCommand):
             "and flags (FAILING, BACKING OFF, QUIET). Exit status 1 when something "
             "is flagged, else 0."
         )
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        require_fleet_packages(self.settings)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None

@@ -9,6 +9,7 @@ from pathlib import Path
 from scrapy.exceptions import UsageError
 
 from crawler.commands import ScrapyCommand
+from crawler.text import plural
 from crawler.verify import MirrorVerifier
 
 
@@ -55,9 +56,10 @@ class Command(ScrapyCommand):
             print(f"{root / problem.path}: {problem.message}")
         files = len({p.path for p in problems})
         print(
-            f"{verifier.posts} posts, {len(verifier.categories)} categories checked in "
+            f"{plural(verifier.posts, 'post')}, "
+            f"{plural(len(verifier.categories), 'category', 'categories')} checked in "
             f"{elapsed:.1f}s: "
-            + (f"{len(problems)} problems in {files} files" if problems else "no problems"),
+            + (f"{plural(len(problems), 'problem')} in {plural(files, 'file')}" if problems else "no problems"),
             file=sys.stderr if problems else sys.stdout,
         )
         self.exitcode = 1 if problems else 0

@@ -12,7 +12,8 @@ from types import FrameType
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
-from crawler.commands import ScrapyCommand
+from crawler.commands import ScrapyCommand, require_fleet_packages
+from crawler.text import plural
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,11 @@ class Command(ScrapyCommand):
         parser.add_argument(
             "--once", action="store_true", help="write what is waiting, then exit"
         )
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        require_fleet_packages(self.settings)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
@@ -74,6 +80,6 @@ class Command(ScrapyCommand):
                 signal.signal(sig, handler)
             writer.close()
         print(
-            f"{writer.written} posts written, {writer.known} already mirrored"
+            f"{plural(writer.written, 'post')} written, {writer.known} already mirrored"
             + (f", {writer.rejected} rejected" if writer.rejected else "")
         )

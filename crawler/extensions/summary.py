@@ -8,6 +8,7 @@ commands use for their exit status.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
+
+from crawler.text import plural
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +27,7 @@ class FeedResult:
     feed: str
     new: int = 0
     known: int = 0
+    held: int = 0  # known only as dropped as bad lately: held back, not fetched
     filtered: int = 0
     pages: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
@@ -38,11 +42,15 @@ class FeedResult:
                 if counts else ""
             )
 
+        held = (
+            f"{self.held} held back (dropped lately; -s MIRROR_RETRY_DROPPED_HOURS=0 "
+            "tries them now), " if self.held else ""
+        )
         text = (
-            f"{self.feed}: {self.new} new, {self.known} known, "
+            f"{self.feed}: {self.new} new, {self.known} known, {held}"
             f"{sum(self.dropped.values())} dropped{breakdown(self.dropped)}, "
-            f"{sum(self.errors.values())} errors{breakdown(self.errors)}, "
-            f"{self.filtered} filtered, {self.pages} pages"
+            f"{plural(sum(self.errors.values()), 'error')}{breakdown(self.errors)}, "
+            f"{self.filtered} filtered, {plural(self.pages, 'page')}"
         )
         return f"{text} — FAILED: {self.failed}" if self.failed else text
 
@@ -52,6 +60,7 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
         feed=feed,
         new=stats.get("mirror/new", 0),
         known=stats.get("mirror/known", 0),
+        held=stats.get("mirror/held", 0),
         filtered=stats.get("mirror/filtered", 0),
         pages=stats.get("mirror/pages", 0),
         dropped={
@@ -84,14 +93,62 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
         )
     elif stats.get("mirror/drift"):
         s.failed = str(stats["mirror/drift"])  # crawler.extensions.drift
-    elif article_errors and not (s.new or s.known or s.filtered or s.dropped or share):
+    elif article_errors and not (s.new or s.known or s.held or s.filtered or s.dropped or share):
         s.failed = "every article failed"
-    elif s.dropped and len(s.dropped) == 1 and not (s.new or s.known or share) and sum(
+    elif s.dropped and len(s.dropped) == 1 and not (s.new or s.known or s.held or share) and sum(
         s.dropped.values()
     ) > 1:
         s.failed = f"every article dropped as {next(iter(s.dropped))}"
     s.reason = reason
     return s
+
+
+class RunProgress:
+    """One progress line on stderr for all the feeds crawled at once, every
+    ``MIRROR_PROGRESS_INTERVAL``, when the terminal shows no log (crawler.logs)."""
+
+    def __init__(self, crawlers: list[Crawler]):
+        self.crawlers = crawlers
+        self.open = 0
+        self.task: AsyncioLoopingCall | Any = None
+
+    @classmethod
+    def attach(cls, crawlers: list[Crawler]) -> RunProgress | None:
+        settings = crawlers[0].settings if crawlers else None
+        if settings is None or not settings.getbool("MIRROR_QUIET"):
+            return None
+        if settings.getfloat("MIRROR_PROGRESS_INTERVAL") <= 0:
+            return None
+        progress = cls(crawlers)
+        for crawler in crawlers:
+            crawler.signals.connect(progress.spider_opened, signal=signals.spider_opened)
+            crawler.signals.connect(progress.spider_closed, signal=signals.spider_closed)
+        return progress
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.open += 1
+        if self.task is None:
+            self.task = create_looping_call(self.show)
+            self.task.start(self.crawlers[0].settings.getfloat("MIRROR_PROGRESS_INTERVAL"), now=False)
+
+    def spider_closed(self, spider: Spider) -> None:
+        self.open -= 1
+        if self.open <= 0 and self.task is not None and self.task.running:
+            self.task.stop()
+
+    def show(self) -> None:
+        parts = []
+        for crawler in self.crawlers:
+            if crawler.stats is None:
+                continue
+            s = feed_summary(crawler.spidercls.name, crawler.stats.get_stats())
+            part = f"{s.feed} {s.new} new"
+            if s.dropped:
+                part += f", {sum(s.dropped.values())} dropped"
+            if s.errors:
+                part += f", {plural(sum(s.errors.values()), 'error')}"
+            parts.append(part)
+        print(f"Progress: {'; '.join(parts)}", file=sys.stderr, flush=True)
 
 
 class FeedSummary:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+from scrapy.exceptions import IgnoreRequest
 from scrapy.settings import BaseSettings
 
 # What a lost or restarting Redis raises (redis-py's own and the socket's).
@@ -44,6 +45,24 @@ def client_from_settings(settings: BaseSettings) -> redis.Redis:
         health_check_interval=30,
         client_name="news-mirror",
     )
+
+
+def unreachable(settings: BaseSettings) -> str | None:
+    """Why ``REDIS_URL`` cannot be used now (one line, the password masked), or None."""
+    client = client_from_settings(settings)
+    try:
+        client.ping()
+    except REDIS_ERRORS as e:
+        return f"Redis at {safe_url(settings.get('REDIS_URL'))} is unreachable ({e})"
+    finally:
+        client.close()
+    return None
+
+
+class FleetLost(IgnoreRequest):
+    """A request not downloaded because the fleet lost Redis (said once already)."""
+
+    kind = "redis_unavailable"  # its error kind in the feed summary
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections import deque
 
 from scrapy.settings import BaseSettings
 
-from crawler.fleet.connection import REDIS_ERRORS
+from crawler.fleet.connection import REDIS_ERRORS, FleetLost, FleetUnavailable
 from crawler.fleet.worker import Worker, fleet_worker
 
 MAX_BACKOFF = 0.02
@@ -46,15 +46,22 @@ class FleetHostLeases:
         return leases
 
     async def acquire(self, host: str, limit: int, delay: float) -> tuple[str, bool]:
-        """A lease on ``host``; whether it had to wait for it."""
+        """A lease on ``host``; whether it had to wait for it.
+
+        With Redis lost the request is ignored (IgnoreRequest): the worker
+        has said so once and its crawls are closing; nothing is downloaded.
+        """
         w = self.worker
         backoff, waited = 0.002, False
         while True:
             lease = f"{w.id}#{next(self.counter)}"
-            wait = w.call("politeness", lambda: w.scripts["ACQUIRE"](
-                keys=[self.keys.leases(host), self.keys.next_start(host)],
-                args=[max(1, limit), int(delay * 1000), self.ttl_ms, lease],
-            ))  # fmt: skip
+            try:
+                wait = w.call("politeness", lambda: w.scripts["ACQUIRE"](
+                    keys=[self.keys.leases(host), self.keys.next_start(host)],
+                    args=[max(1, limit), int(delay * 1000), self.ttl_ms, lease],
+                ))  # fmt: skip
+            except FleetUnavailable as e:
+                raise FleetLost(str(e)) from None
             if wait == 0:
                 self.held[lease] = (host, delay)
                 return lease, waited

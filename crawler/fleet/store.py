@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,13 @@ from pathlib import Path
 from scrapy.settings import BaseSettings
 
 from crawler.dedup import DedupStore, FileDedupStore
-from crawler.fleet.connection import FleetUnavailable
+from crawler.fleet.connection import (
+    REDIS_ERRORS,
+    FleetUnavailable,
+    Keys,
+    client_from_settings,
+    safe_url,
+)
 from crawler.fleet.worker import Worker, fleet_worker
 
 logger = logging.getLogger(__name__)
@@ -114,11 +121,16 @@ class RedisDedupStore(DedupStore):
         return got == 2
 
     def release(self, info_code: str) -> None:
-        self.worker.call("release", lambda: self.worker.client.hdel(self.keys.claims, info_code))
+        try:
+            self.worker.call(
+                "release", lambda: self.worker.client.hdel(self.keys.claims, info_code)
+            )
+        except FleetUnavailable:
+            pass  # said once; the claim lapses with this worker, the next run redoes it
 
-    def forget_drop(self, info_code: str) -> None:
+    def forget_drop(self, info_code: str, feed: str = "") -> None:
         if self.local is not None:
-            self.local.forget_drop(info_code)
+            self.local.forget_drop(info_code, feed)
         w = self.worker
 
         def record() -> None:
@@ -128,7 +140,10 @@ class RedisDedupStore(DedupStore):
             pipe.hdel(self.keys.claims, info_code)
             pipe.execute()
 
-        w.call("drop", record)
+        try:
+            w.call("drop", record)
+        except FleetUnavailable:
+            pass  # said once; the article is only tried again sooner
 
     def commit(self, info_code: str, write: Callable[[], Path]) -> Path | None:
         """Write the post unless the folder has it, then record it in Redis.
@@ -180,6 +195,13 @@ class RedisDedupStore(DedupStore):
     def end_walk(self, feed: str) -> None:
         """Nothing: the end of the fleet's run clears the marker."""
 
+    def first_walk(self, feed: str) -> bool:
+        walked = self.keys.feed(feed, "walked")
+        try:
+            return not self.worker.call("walked", lambda: self.worker.client.exists(walked))
+        except FleetUnavailable:
+            return False  # said once; only a log line's wording is at stake
+
     def close(self) -> None:
         if self.flush in self.worker.on_beat:
             self.worker.on_beat.remove(self.flush)
@@ -208,3 +230,50 @@ def seed_posts(worker: Worker, local: FileDedupStore, by: str) -> int:
             len(codes), local.root, worker.where,
         )
     return added
+
+
+def folder_behind(settings: BaseSettings) -> str | None:
+    """For a worker writing into ``MIRROR_DIR`` itself: the folder must hold
+    every post Redis records as mirrored, or the fleet would skip posts the
+    folder never gets. The one-line refusal when it does not; with
+    ``FLEET_RESEED`` Redis forgets what the folder lacks (said in one line) and
+    None is returned, as when nothing is amiss."""
+    if settings.get("MIRROR_WRITE") != "direct":
+        return None  # posts go to the writer's folder, which seeds Redis itself
+    client = client_from_settings(settings)
+    keys = Keys(settings.get("FLEET_KEY_PREFIX"))
+    try:
+        if not client.exists(keys.epoch):
+            return None  # Redis learns the mirror from this folder
+        local = FileDedupStore(settings.get("MIRROR_DIR"), 0)
+        try:
+            have = local.known_codes()
+        finally:
+            local.close()
+        lacking = [
+            code for code in (c.decode() for c in client.sscan_iter(keys.mirrored, count=SEED_BATCH))
+            if code not in have
+        ]
+        if not lacking:
+            return None
+        recorded = client.scard(keys.mirrored)
+        where, folder = safe_url(settings.get("REDIS_URL")), settings.get("MIRROR_DIR")
+        if not settings.getbool("FLEET_RESEED"):
+            return (
+                f"mirror folder {folder} lacks {len(lacking)} of the {recorded} posts Redis at "
+                f"{where} records as mirrored (the folder holds {len(have)}): a fresh folder, "
+                "another host or a restored backup? Not crawling into it; point MIRROR_DIR "
+                "at the fleet's mirror, or set FLEET_RESEED=True to mirror them again here"
+            )
+        for start in range(0, len(lacking), SEED_BATCH):
+            client.srem(keys.mirrored, *lacking[start : start + SEED_BATCH])
+    except REDIS_ERRORS:
+        return None  # lost meanwhile: the crawl finds out and says so
+    finally:
+        client.close()
+    print(
+        f"FLEET_RESEED: mirror folder {folder} lacked {len(lacking)} of the {recorded} posts "
+        f"Redis at {where} recorded; Redis forgot them, they are mirrored again",
+        file=sys.stderr,
+    )
+    return None

@@ -43,6 +43,7 @@ class FeedSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.store = cls.dedup_store(crawler)
+        spider.store.use_catalog_entry(spider.name, spider.feed.fingerprint)
         spider.listing = listing_for(spider.feed)
         spider.resume = False
         # Listing pages fetched ahead on a backfill (crawler.listingwalk); not in a
@@ -72,9 +73,11 @@ class FeedSpider(scrapy.Spider):
         self.resume = self.store.begin_walk(self.name)
         if self.resume:
             logger.info(
-                "Feed %s: its last listing walk was cut short, or none has finished; "
-                "paging on past known pages, up to page %d",
-                self.name, self.feed.max_pages,
+                "Feed %s: %s; paging on past known pages, up to page %d",
+                self.name,
+                "its first listing walk" if self.store.first_walk(self.name)
+                else "its last listing walk was cut short",
+                self.feed.max_pages,
             )
         for i, url in enumerate(self.listing.first_urls()):
             if self.prefetch:
@@ -152,7 +155,10 @@ class FeedSpider(scrapy.Spider):
             wanted += 1
             oldest_new = False
             if not self.store.claim(entry.info_code):
-                stats.inc_value("mirror/known")
+                if self.store.held_back(entry.info_code):  # dropped as bad lately
+                    stats.inc_value("mirror/held")
+                else:
+                    stats.inc_value("mirror/known")
                 if not self.store.is_known(entry.info_code):
                     pending += 1  # another feed of this run is fetching it: not mirrored yet
                 continue
@@ -288,7 +294,7 @@ class FeedSpider(scrapy.Spider):
         status = failure.value.response.status if failure.check(HttpError) else None
         if status is not None and 400 <= status < 500 and status != 429:
             # Gone or refused: not asked for again before the retry window.
-            self.store.forget_drop(code)
+            self.store.forget_drop(code, self.name)
         else:
             self.store.release(code)
         self.crawler.stats.inc_value(f"mirror/errors/{error_kind(failure)}")
@@ -304,7 +310,7 @@ class FeedSpider(scrapy.Spider):
 
     def drop(self, code: str, url: str, reason: str) -> None:
         self.count_drop(reason)
-        self.store.forget_drop(code)
+        self.store.forget_drop(code, self.name)
         logger.warning("Dropped article %s of feed %s: %s <%s>", code, self.name, reason, url)
 
     def item_dropped(self, item: Any, exception: BaseException, **kwargs: Any) -> None:
@@ -315,7 +321,7 @@ class FeedSpider(scrapy.Spider):
             elif isinstance(exception, StorageError):
                 self.store.release(item.info_code)  # not written: the next run takes it
             else:
-                self.store.forget_drop(item.info_code)
+                self.store.forget_drop(item.info_code, self.name)
 
     def item_failed(self, item: Any, **kwargs: Any) -> None:
         if isinstance(item, Article):

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.replica.site import kind_of
+from crawler.runlog import RunLog
 from tests.conftest import FAST, Mirror, ReplicaServer, replica_feeds
 from tests.fleet.conftest import GRACE, RedisServer, finish, fleet_args, start_worker
 from tests.utils.cmdline import run_scrapy, scrapy_env
@@ -24,7 +25,7 @@ ARTICLE_KINDS = {"share", "api", "content"}
 # Every kind of feed (HTML, GBK, content API, list APIs), none sharing
 # articles with another: which feed finds a shared article first is a race.
 FEEDS = ("kunmingribao", "chunchengwanbao", "yunnanribao", "yunnanwang", "dalidaily")
-NEW = re.compile(r"^\d+ feeds, (\d+) new posts", re.M)
+NEW = re.compile(r"^\d+ feeds?, (\d+) new posts?", re.M)
 
 
 def contents(mirror: Mirror) -> dict[str, bytes]:
@@ -199,7 +200,7 @@ def test_redis_going_away_stops_the_workers_and_loses_no_post(slow_replica, tmp_
     server = RedisServer()
     try:
         mirror = Mirror(tmp_path, replica_feeds(slow_replica, *FEEDS))
-        limit = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+        limit = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "DOWNLOAD_DELAY=0.02")
         workers = [start_worker(mirror, server.url, "crawlall", extra=limit) for _ in range(2)]
         deadline = time.monotonic() + 60
         while len(mirror.posts()) < 20 and time.monotonic() < deadline:
@@ -213,6 +214,16 @@ def test_redis_going_away_stops_the_workers_and_loses_no_post(slow_replica, tmp_
             assert f"Redis at {server.safe_url} is unreachable" in w.output, w.output[-3000:]
             assert "fleet-secret-pw" not in w.output
             assert "FAILED" in w.out and "closed: redis_unavailable" in w.out
+            assert "Traceback" not in w.output and "never retrieved" not in w.output, (
+                w.output[-3000:]
+            )
+            assert "refused" not in w.out, "requests stopped by the loss are not refusals"
+        # Both runs are in the history: status shows the feeds failed.
+        runs = list(RunLog(mirror.dir).records())
+        assert [r["status"] for r in runs] == [1, 1]
+        assert {f["reason"] for r in runs for f in r["feeds"].values()} == {"redis_unavailable"}
+        status = mirror.scrapy("status")
+        assert "closed: redis_unavailable" in status.stdout, status.output
         # What was written is whole, and a post of the source.
         written = contents(mirror)
         assert 20 <= len(written) < len(posts)

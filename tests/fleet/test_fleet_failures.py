@@ -1,0 +1,93 @@
+"""A fleet that cannot work says why in one line, and the run is recorded.
+
+Real processes: ``scrapy`` with ``REDIS_URL`` naming a port nothing listens
+on, and with the fleet's packages made unimportable in the child process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.runlog import RunLog
+from tests.conftest import replica_feeds
+from tests.fleet.conftest import PASSWORD, fleet_args, free_port
+from tests.utils.cmdline import scrapy_env
+
+# Put first on the child's PYTHONPATH: redis and scrapy_redis cannot be imported.
+BLOCK_FLEET_PACKAGES = '''\
+import sys
+
+
+class _Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("redis", "scrapy_redis"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _Blocked())
+'''
+
+
+@pytest.mark.parametrize(
+    "command", [["crawl", "kunmingribao"], ["crawlall"], ["status"], ["schedule", "--every", "1m"]]
+)
+def test_redis_url_without_the_fleet_packages_prints_the_install_hint_only(
+    command, replica, mirror_factory, tmp_path
+):
+    mirror = mirror_factory(replica_feeds(replica, "kunmingribao"))
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(BLOCK_FLEET_PACKAGES)
+    env = scrapy_env()
+    env["PYTHONPATH"] = f"{shim}:{env['PYTHONPATH']}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", *command,
+         *fleet_args(mirror, f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0")],  # fmt: skip
+        cwd=mirror.root, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "error: REDIS_URL is set but the fleet's packages are missing "
+        "(No module named 'redis'): pip install 'news-mirror[fleet]'"
+    ]
+    assert not Path(mirror.dir, ".mirror", "runs.jsonl").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["crawl", "kunmingribao"], ["crawlall"]])
+def test_redis_down_at_start_is_one_line_a_failed_feed_and_a_recorded_run(
+    command, replica, mirror_factory
+):
+    mirror = mirror_factory(replica_feeds(replica, "kunmingribao", "yunnanwang"))
+    port = free_port()  # nothing listens there
+    url = f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", *command, *fleet_args(mirror, url)],
+        cwd=mirror.root, env=scrapy_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output[-3000:]
+    assert "Traceback" not in output and "never retrieved" not in output, output[-3000:]
+    assert PASSWORD not in output
+    unreachable = [line for line in output.splitlines() if "is unreachable" in line]
+    assert unreachable == [
+        f"error: Redis at redis://:***@127.0.0.1:{port}/0 is unreachable "
+        f"(Error 111 connecting to 127.0.0.1:{port}. Connection refused.)"
+    ], output[-3000:]
+    feeds = command[1:] or ["kunmingribao", "yunnanwang"]
+    for feed in feeds:
+        assert f"{feed}: 0 new" in proc.stdout and "FAILED: closed: redis_unavailable" in proc.stdout
+
+    [run] = RunLog(mirror.dir).records()
+    assert run["command"] == command[0] and run["status"] == 1
+    assert sorted(run["feeds"]) == sorted(feeds)
+    assert {f["reason"] for f in run["feeds"].values()} == {"redis_unavailable"}
+    status = mirror.scrapy("status")
+    assert status.returncode == 1
+    assert "closed: redis_unavailable" in status.stdout and "FAILING" in status.stdout
