@@ -74,6 +74,15 @@ def replica_feeds(replica: ReplicaServer, *names: str, **overrides: dict) -> dic
     return {"feeds": chosen}
 
 
+def shipped_feeds(replica: ReplicaServer, *names: str) -> dict:
+    """The shipped catalog (the real source) with its hosts moved onto ``replica``."""
+    from crawler.catalog import default_catalog_path
+    from crawler.replica import replica_catalog
+
+    feeds = replica_catalog(replica.url, default_catalog_path())["feeds"]
+    return {"feeds": {n: feeds[n] for n in names} if names else feeds}
+
+
 @pytest.fixture
 def mirror_factory(tmp_path: Path):
     def make(catalog: dict) -> Mirror:

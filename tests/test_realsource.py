@@ -17,12 +17,10 @@ import pytest
 import yaml
 
 from crawler.archive import parse
-from crawler.catalog import default_catalog_path
 from crawler.cleaning import BodyCleaner
-from crawler.replica import replica_catalog
 from crawler.replica.webapi import read_finews_post
 from crawler.slug import category_slug
-from tests.conftest import DATA, Mirror, ReplicaServer
+from tests.conftest import DATA, Mirror, ReplicaServer, shipped_feeds
 
 FINEWS = DATA / "finews"
 SEED = DATA / "seed" / "2022-02-20-NW202202202282281459.md"
@@ -41,11 +39,6 @@ WHITESPACE_ONLY = {
 # empty title and date, written as `-202205262391921712.md` with `title: ""`
 # and `date:  +0800`; ours drops it as missing_title (SPEC §7).
 DROPPED = {"-202205262391921712.md"}
-
-
-def shipped_on(replica: ReplicaServer, *names: str) -> dict:
-    feeds = replica_catalog(replica.url, default_catalog_path())["feeds"]
-    return {"feeds": {n: feeds[n] for n in names} if names else feeds}
 
 
 @pytest.fixture
@@ -68,7 +61,7 @@ def split_post(text: str) -> tuple[str, str, str]:
 
 
 def test_finews_posts_come_out_byte_for_byte(finews_replica, tmp_path):
-    mirror = Mirror(tmp_path, shipped_on(finews_replica))
+    mirror = Mirror(tmp_path, shipped_feeds(finews_replica))
     result = mirror.scrapy("crawlall")
     assert result.returncode == 0, result.output
     posts = mirror.posts()
@@ -106,7 +99,7 @@ def test_a_title_with_a_quote_is_escaped_not_broken(replica, tmp_path):
     records = replica.get("/web/webapi?type=45&count=100&newsid=1")["nodeList"]
     quoted = [r for r in records if '"' in r["title"]]
     assert quoted, "the replica's regional list has a title with a quote"
-    mirror = Mirror(tmp_path, shipped_on(replica, "regional"))
+    mirror = Mirror(tmp_path, shipped_feeds(replica, "regional"))
     result = mirror.scrapy("crawl", "regional")
     assert result.returncode == 0, result.output
     posts = mirror.posts()
@@ -117,7 +110,7 @@ def test_a_title_with_a_quote_is_escaped_not_broken(replica, tmp_path):
 
 
 def test_rolling_news_is_keyed_by_id_and_asks_the_body_by_infocode(replica, tmp_path):
-    mirror = Mirror(tmp_path, shipped_on(replica, "emnews", "market37"))
+    mirror = Mirror(tmp_path, shipped_feeds(replica, "emnews", "market37"))
     replica.reset()
     result = mirror.scrapy("crawl", "emnews")
     assert result.returncode == 0, result.output
@@ -169,7 +162,7 @@ def test_rolling_news_is_keyed_by_id_and_asks_the_body_by_infocode(replica, tmp_
 
 
 def test_a_one_page_list_warns_when_every_record_is_new(replica, tmp_path):
-    mirror = Mirror(tmp_path, shipped_on(replica, "market38"))
+    mirror = Mirror(tmp_path, shipped_feeds(replica, "market38"))
     result = mirror.scrapy("crawl", "market38")
     assert result.returncode == 0, result.output
     warning = "all {} articles on its one-page listing are new: articles may have been missed"
@@ -192,7 +185,7 @@ def test_a_one_page_list_warns_when_every_record_is_new(replica, tmp_path):
 
 
 def test_kunmingribao_is_cut_out_of_the_regional_list(replica, tmp_path):
-    mirror = Mirror(tmp_path, shipped_on(replica, "kunmingribao"))
+    mirror = Mirror(tmp_path, shipped_feeds(replica, "kunmingribao"))
     replica.reset()
     result = mirror.scrapy("crawl", "kunmingribao")
     assert result.returncode == 0, result.output
@@ -217,12 +210,12 @@ def test_outlet_slugs_read_as_finews_did_unless_told_otherwise(replica, tmp_path
     assert category_slug("中新 经纬·A股") == "zhongxin-jingwei-agu"
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    mirror = Mirror(tmp_path / "a", shipped_on(replica, "regional"))
+    mirror = Mirror(tmp_path / "a", shipped_feeds(replica, "regional"))
     assert mirror.scrapy("crawl", "regional").returncode == 0
     categories = Counter(mirror.read(p).category for p in mirror.posts().values())
     assert categories["zhongqingribao"] and categories["shamenribao"]
     assert (mirror.dir / "category" / "zhongqingribao.html").exists()
-    phrase = Mirror(tmp_path / "b", shipped_on(replica, "regional"))
+    phrase = Mirror(tmp_path / "b", shipped_feeds(replica, "regional"))
     result = phrase.scrapy("crawl", "regional", "-s", "MIRROR_PINYIN=phrase")
     assert result.returncode == 0, result.output
     again = Counter(phrase.read(p).category for p in phrase.posts().values())
@@ -234,7 +227,7 @@ def test_outlet_slugs_read_as_finews_did_unless_told_otherwise(replica, tmp_path
 
 
 def test_the_replica_serves_the_images_its_articles_show(replica, tmp_path):
-    mirror = Mirror(tmp_path, shipped_on(replica))
+    mirror = Mirror(tmp_path, shipped_feeds(replica))
     result = mirror.scrapy("crawlall")
     assert result.returncode == 0, result.output
     sources = {
@@ -292,7 +285,7 @@ def test_demo_crawls_the_shipped_catalog_and_its_site_links_stay_local(tmp_path:
 
 
 def test_probe_works_on_the_shipped_feeds(replica, tmp_path):
-    mirror = Mirror(tmp_path, shipped_on(replica, "emnews", "kunmingribao"))
+    mirror = Mirror(tmp_path, shipped_feeds(replica, "emnews", "kunmingribao"))
     result = mirror.scrapy("probe", "emnews")
     assert result.returncode == 0, result.output
     first = replica.get("/web/webapi?type=102&count=100&newsid=1")["records"][0]
