@@ -114,11 +114,13 @@ def run(workers: int, replica: ReplicaProcess, redis: Redis | None, limit: int, 
     ]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
+    # fmt: off
     procs = [
         subprocess.Popen(args, cwd=work, env=child_env(), stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+                         stderr=subprocess.DEVNULL, text=True)
         for _ in range(workers)
     ]
+    # fmt: on
     outs = [p.communicate(timeout=1800)[0] for p in procs]
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -43,6 +43,7 @@ from twisted.python.failure import Failure
 from twisted.web.http import _DataLoss
 
 # Checked in this order on the exception and on each exception inside it.
+# fmt: off
 _KINDS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
     # Scrapy's HTTP handler cancels a download itself only past DOWNLOAD_MAXSIZE
     # (its timeout is a DownloadTimeoutError).
@@ -50,12 +51,13 @@ _KINDS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
     ("timeout", (DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError, TimeoutError)),
     ("dns", (CannotResolveHostError, tx.DNSLookupError)),
     ("refused", (DownloadConnectionRefusedError, tx.ConnectionRefusedError,
-                 ConnectionRefusedError)),  # fmt: skip
+                 ConnectionRefusedError)),
     ("tls", (OpenSSLError, ssl.SSLError, tx.CertificateError, tx.SSLError)),
     ("dataloss", (ResponseDataLossError, _DataLoss)),
     ("reset", (tx.ConnectionLost, tx.ConnectionDone, tx.ConnectionAborted,
-               ConnectionResetError, ConnectionAbortedError, BrokenPipeError)),  # fmt: skip
+               ConnectionResetError, ConnectionAbortedError, BrokenPipeError)),
 )
+# fmt: on
 
 # What each kind means, in a few words (cause()).
 _WORDS = {

@@ -74,6 +74,7 @@ def test_runs_are_recorded_and_status_reads_them(own_replica, mirror_factory, tm
 
 
 def record(start: datetime, feeds: dict[str, int], **failed: str) -> dict:
+    # fmt: off
     return {
         "id": start.isoformat(),
         "command": "crawlall",
@@ -82,10 +83,11 @@ def record(start: datetime, feeds: dict[str, int], **failed: str) -> dict:
         "status": 1 if failed else 0,
         "feeds": {
             name: {"new": new, "known": 5, "pages": 1, "dropped": {}, "errors": {},
-                   "failed": failed.get(name, ""), "reason": "finished"}  # fmt: skip
+                   "failed": failed.get(name, ""), "reason": "finished"}
             for name, new in feeds.items()
         },
     }
+    # fmt: on
 
 
 def test_status_flags_a_feed_quiet_for_an_unusual_stretch(replica, mirror_factory):

@@ -135,6 +135,7 @@ def _cases() -> list[Case]:
     h = "hostile"
     for k, title in enumerate(GOOD_TITLES, 1):
         c.append(Case(f"HX-good-{k}", h, "good article", "mirrored", title))
+    # fmt: off
     c += [
         Case("HX-truncated", h, "truncated HTML (cut before the body)", "refused"),
         Case("HX-truncated-body", h, "truncated HTML (cut inside the body)", "safe"),
@@ -155,24 +156,25 @@ def _cases() -> list[Case]:
         Case("HX-charset-utf8-lie", h, "declares UTF-8, is GBK", "mirrored", GBK_TITLE),
         Case("HX-charset-gbk-lie", h, "declares GBK, is UTF-8", "mirrored", GBK_TITLE),
         Case("HX-charset-unknown", h, "declares a charset that does not exist", "mirrored",
-             GBK_TITLE),  # fmt: skip
+             GBK_TITLE),
         Case("HX-charset-latin1-lie", h, "declares ISO-8859-1, is GB18030", "safe"),
         Case("HX-yaml-title", h, "title built to break YAML front matter", "mirrored",
-             one_line(YAML_TITLE)),  # fmt: skip
+             one_line(YAML_TITLE)),
         Case("HX-liquid-title", h, "title with Liquid tags", "mirrored", LIQUID_TITLE),
         Case("HX-markdown-title", h, "title with a javascript: Markdown link", "mirrored",
-             MARKDOWN_TITLE),  # fmt: skip
+             MARKDOWN_TITLE),
         Case("HX-control-title", h, "title with control and bidi characters", "mirrored",
-             one_line(CONTROL_TITLE)),  # fmt: skip
+             one_line(CONTROL_TITLE)),
         Case("HX-liquid-outlet", h, "outlet with Liquid tags", "mirrored", GOOD_TITLES[0]),
         Case("HX-markdown-outlet", h, "outlet built to break the back-link", "mirrored",
-             GOOD_TITLES[1]),  # fmt: skip
+             GOOD_TITLES[1]),
         Case("HX-yaml-outlet", h, "outlet built to break YAML", "mirrored", GOOD_TITLES[2]),
         Case("HX-autolink", h, "share link built to break the Markdown autolink", "mirrored",
-             GOOD_TITLES[3]),  # fmt: skip
+             GOOD_TITLES[3]),
         Case("HX-deep-nesting", h, "body nested 5,000 elements deep", "safe"),
         Case("HX-liquid-body", h, "body with Liquid tags", "mirrored", GOOD_TITLES[4]),
     ]
+    # fmt: on
     c += [Case(code, h, kind, "mirrored") for code, (kind, _) in DATE_TEXTS.items()]
     c += [
         Case(f"HX-xss-{k:02d}", h, f"OWASP XSS vector {k}", "safe")
@@ -199,17 +201,19 @@ def _cases() -> list[Case]:
         Case("HJ-xss", d, "JSON body with XSS vectors and Liquid", "safe"),
     ]
     lst = "hostilelist"
+    # fmt: off
     c += [
         Case("HL-good-1", lst, "good record", "mirrored", GOOD_TITLES[2]),
         Case("HL-js-link", lst, "record linking javascript:", "mirrored", GOOD_TITLES[3]),
         Case("HL-data-link", lst, "record linking a data: URL", "mirrored", GOOD_TITLES[4]),
         Case("HL-markdown-link", lst, "record link built to break the autolink", "mirrored",
-             GOOD_TITLES[0]),  # fmt: skip
+             GOOD_TITLES[0]),
         Case("HL-title-object", lst, "record fields of the wrong JSON types", "mirrored",
-             GOOD_TITLES[1]),  # fmt: skip
+             GOOD_TITLES[1]),
         Case("20220220", lst, "record with a numeric infoCode", "mirrored", GBK_TITLE),
         Case("HL-no-fields", lst, "record and article without title", "refused"),
     ]
+    # fmt: on
     return c
 
 

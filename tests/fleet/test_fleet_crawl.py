@@ -167,12 +167,14 @@ def test_a_fleet_killed_whole_is_finished_by_the_next_run(slow_replica, redis_ur
 
 def test_without_redis_url_nothing_imports_redis(replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(replica, "kunmingribao"))
+    # fmt: off
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "scrapy", "crawl", "kunmingribao",
          "-s", f"MIRROR_DIR={mirror.dir}", "-s", f"NEWS_FEEDS_FILE={mirror.catalog_path}",
-         *FAST],  # fmt: skip
+         *FAST],
         cwd=mirror.root, env=scrapy_env(), capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+    )
+    # fmt: on
     assert proc.returncode == 0, proc.stderr[-3000:]
     imported = {
         line.rsplit("|", 1)[1].strip()

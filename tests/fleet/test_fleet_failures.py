@@ -45,11 +45,13 @@ def test_redis_url_without_the_fleet_packages_prints_the_install_hint_only(
     (shim / "sitecustomize.py").write_text(BLOCK_FLEET_PACKAGES)
     env = scrapy_env()
     env["PYTHONPATH"] = f"{shim}:{env['PYTHONPATH']}"
+    # fmt: off
     proc = subprocess.run(
         [sys.executable, "-m", "scrapy", *command,
-         *fleet_args(mirror, f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0")],  # fmt: skip
+         *fleet_args(mirror, f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0")],
         cwd=mirror.root, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    )
+    # fmt: on
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [
