@@ -179,7 +179,8 @@ def scenario(name: str, articles: int, per_page: int, latency: float, limit: int
         row["vs_one_worker"] = round(row["posts_per_s"] / one, 2) if one else None
         row["crawl_vs_one_worker"] = (
             round(row["crawl_posts_per_s"] / crawl_one, 2)
-            if crawl_one and row["crawl_posts_per_s"] else None
+            if crawl_one and row["crawl_posts_per_s"]
+            else None
         )
     return {"name": name, "articles_per_feed": articles, "latency_ms": latency,
             "per_host_limit": limit, "runs": rows}  # fmt: skip
@@ -195,7 +196,8 @@ def main() -> int:
     results: dict[str, Any] = {
         "when": datetime.now().isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "command": "python bench/fleet.py" + (" --quick" if opts.quick else "")
+        "command": "python bench/fleet.py"
+        + (" --quick" if opts.quick else "")
         + (f" --repeat {opts.repeat}" if opts.repeat != 3 else ""),
         "note": "each figure is the fastest of --repeat tries (the machine may be shared)",
         "scenarios": [],
@@ -204,9 +206,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
             root = Path(tmp)
             results["scenarios"].append(
-                scenario("0ms", 800 // scale, 50, 0, 16, redis, root, opts.repeat))
+                scenario("0ms", 800 // scale, 50, 0, 16, redis, root, opts.repeat)
+            )
             results["scenarios"].append(
-                scenario("50ms-limit4", 120 // scale, 20, 50, 4, redis, root, opts.repeat))
+                scenario("50ms-limit4", 120 // scale, 20, 50, 4, redis, root, opts.repeat)
+            )
     finally:
         redis.stop()
     for sc in results["scenarios"]:

@@ -44,7 +44,9 @@ def main() -> None:
     for folder in folders:
         durable = per_post(folder, opts.posts, True)
         plain = per_post(folder, opts.posts, False)
-        print(f"{str(folder):<30} {durable * 1e6:>11.0f} {plain * 1e6:>8.0f} {durable / plain:>6.1f}")
+        print(
+            f"{str(folder):<30} {durable * 1e6:>11.0f} {plain * 1e6:>8.0f} {durable / plain:>6.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -112,9 +112,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def posts_in(mirror: Path) -> int:
-    return sum(
-        len(os.listdir(mirror / d)) for d in ("_posts", "old_post") if (mirror / d).is_dir()
-    )
+    return sum(len(os.listdir(mirror / d)) for d in ("_posts", "old_post") if (mirror / d).is_dir())
 
 
 def phases(m: Measure, timeline: dict[str, Any]) -> dict[str, Any]:

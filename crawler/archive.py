@@ -102,9 +102,7 @@ def yaml_string(value: str) -> str:
 
 
 def yaml_dump_string(value: str) -> str:
-    return yaml.dump(
-        value, default_style='"', allow_unicode=True, width=float("inf")
-    ).rstrip("\n")
+    return yaml.dump(value, default_style='"', allow_unicode=True, width=float("inf")).rstrip("\n")
 
 
 @functools.lru_cache(maxsize=4096)  # tags and categories: a few values, over and over
@@ -157,7 +155,7 @@ def render(post: Post, base_url: str) -> str:
         "\n"
         f"[返回{markdown_text(post.outlet)}{TAG_SUFFIX}]({base}{post.category_url})"
         f"｜[返回首页]({base}/)"
-    )
+    )  # fmt: skip
 
 
 def parse(text: str, path: str = "<post>") -> Post:

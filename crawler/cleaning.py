@@ -57,9 +57,7 @@ _ATTRIBUTES: dict[str, set[str]] = {
     "th": {"colspan", "rowspan"},
 }
 # ``class`` survives only where it carries meaning: the outlet credit line.
-_ALLOWED_CLASSES: dict[str, set[str]] = {
-    tag: {"em_media"} for tag in ("p", "div", "span")
-}
+_ALLOWED_CLASSES: dict[str, set[str]] = {tag: {"em_media"} for tag in ("p", "div", "span")}
 # Never kept: the pre-pass removes them with their content, except the
 # _UNWRAP_DANGEROUS ones (void, or wrapping the article), which go alone;
 # nh3 removes the _NH3_CONTENT_TAGS with their content again, as a second line.
@@ -132,9 +130,7 @@ _CLASSED = etree.XPath("//*[@class]")
 # Paragraphs that only advertise the source's app or a brokerage account: short,
 # naming the source with an account or its app, and a call to action (a
 # trailing ">>" or the whole paragraph a link), so news about the source stays.
-_PROMO_TEXT = re.compile(
-    r"东方财富.{0,30}(?:开户|APP|App|app|客户端)|(?:开户|下载).{0,10}东方财富"
-)
+_PROMO_TEXT = re.compile(r"东方财富.{0,30}(?:开户|APP|App|app|客户端)|(?:开户|下载).{0,10}东方财富")
 _PROMO_CALL = (">", "》", "→", "…")
 _PROMO_MAX_CHARS = 80
 _LINK_TEXT = etree.XPath("string(.//a)")
@@ -354,8 +350,10 @@ def _unwrap_wrappers(root: lxml.html.HtmlElement) -> None:
     for div in reversed(list(root.iter("div"))):
         if div is root or "em_media" in (div.get("class") or "").split():
             continue
-        if len(div) and not (div.text or "").strip(_INDENT) and all(
-            _is_block(child) and not (child.tail or "").strip(_INDENT) for child in div
+        if (
+            len(div)
+            and not (div.text or "").strip(_INDENT)
+            and all(_is_block(child) and not (child.tail or "").strip(_INDENT) for child in div)
         ):
             div.drop_tag()
 
@@ -387,8 +385,7 @@ def _wrap_loose(root: lxml.html.HtmlElement) -> None:
 
     # Tags the sanitizer unwraps would leave their content loose: unwrap them now.
     while unwrapped := [
-        el for el in root
-        if isinstance(el.tag, str) and el.tag not in ALLOWED_TAGS
+        el for el in root if isinstance(el.tag, str) and el.tag not in ALLOWED_TAGS
     ]:
         for el in unwrapped:
             el.drop_tag()
@@ -498,9 +495,7 @@ _URL_ATTRIBUTES: frozenset[str] = frozenset({
     "usemap", "manifest", "icon", "archive", "classid", "profile", "srcset",
 })  # fmt: skip
 _TAG = re.compile(r"<\s*/?\s*([a-zA-Z][^\s/>]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>?", re.S)
-_ATTR = re.compile(
-    r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?", re.S
-)
+_ATTR = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?", re.S)
 _MARKUP_DECLARATION = re.compile(r"<\s*[!?]")
 _LIQUID_OPEN = re.compile(r"\{[{%]")
 

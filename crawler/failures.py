@@ -122,7 +122,7 @@ def cause(failure: Failure) -> str:
     """What made the request fail, in a few words with its kind, for a summary."""
     kind = error_kind(failure)
     if kind.startswith("http_"):
-        return f"HTTP {kind[len('http_'):]}"
+        return f"HTTP {kind[len('http_') :]}"
     words = _WORDS.get(kind)
     if words is None:
         return describe(failure)

@@ -88,8 +88,7 @@ class MirrorLogFile(RotatingFileHandler):
         logging.root.removeHandler(self)
         error = sys.exc_info()[1]
         print(
-            f"warning: cannot write the log file {self.baseFilename}: {error}; "
-            "going on without it",
+            f"warning: cannot write the log file {self.baseFilename}: {error}; going on without it",
             file=sys.stderr,
         )
         try:

@@ -92,7 +92,9 @@ def encoding_of(response: Response, feed: Feed) -> str:
     if feed.encoding:
         return f"encoding {response.encoding} (the feed's 'encoding')"
     declared = declared_encoding(response)
-    return f"encoding {response.encoding} ({f'declared {declared}' if declared else 'not declared'})"
+    return (
+        f"encoding {response.encoding} ({f'declared {declared}' if declared else 'not declared'})"
+    )
 
 
 def shown(value: str, width: int = 70) -> str:
@@ -175,8 +177,7 @@ class ProbeReport:
             )
         if last.filtered:
             return (
-                f"the first {len(self.articles)} articles are not of outlets "
-                f"{sorted(feed.outlets)}"
+                f"the first {len(self.articles)} articles are not of outlets {sorted(feed.outlets)}"
             )
         if last.post is None:
             return f"article {code} gave no post"
@@ -193,8 +194,10 @@ class ProbeReport:
         for probe in self.articles:
             yield from self.article_lines(probe)
         problem = self.problem
-        yield f"FAILED: {problem}" if problem else (
-            f"OK: feed {feed.name} yields articles; nothing was written or remembered"
+        yield (
+            f"FAILED: {problem}"
+            if problem
+            else (f"OK: feed {feed.name} yields articles; nothing was written or remembered")
         )
 
     def listing_lines(self, listing: ListingProbe) -> Iterator[str]:
@@ -222,9 +225,11 @@ class ProbeReport:
         if not page.entries:
             yield f"  no article: {listing.culprit}"
             return
-        yield "  first infoCodes: " + ", ".join(
-            e.info_code for e in page.entries[:SHOWN_CODES]
-        ) + (", …" if len(page.entries) > SHOWN_CODES else "")
+        yield (
+            "  first infoCodes: "
+            + ", ".join(e.info_code for e in page.entries[:SHOWN_CODES])
+            + (", …" if len(page.entries) > SHOWN_CODES else "")
+        )
         outlets = Counter(e.fields["outlet"] for e in page.entries if "outlet" in e.fields)
         if outlets:
             yield "  outlets: " + ", ".join(f"{o} {n}" for o, n in outlets.most_common())
@@ -281,7 +286,8 @@ class ProbeReport:
             raw = probe.fields.get("body") or ""
             cleaned = probe.item.body if probe.item is not None else None
             after = (
-                f"; {len(cleaned)} after cleaning" if cleaned is not None
+                f"; {len(cleaned)} after cleaning"
+                if cleaned is not None
                 else ("" if not raw else "; not cleaned (stopped before cleaning)")
             )
             if not own:
@@ -299,7 +305,8 @@ class ProbeReport:
     def post_lines(self, post: Post) -> Iterator[str]:
         path = self.root / POSTS_DIR / post.filename
         known = [
-            folder for folder in (POSTS_DIR, OLD_POSTS_DIR)
+            folder
+            for folder in (POSTS_DIR, OLD_POSTS_DIR)
             if (self.root / folder / post.filename).exists()
         ]
         note = f" (already in {known[0]}/: a crawl skips it)" if known else ""
@@ -314,9 +321,7 @@ class ProbeReport:
 
 
 def kind_of(feed: Feed) -> str:
-    listing = (
-        f"list API ({feed.list_records!r} records)" if feed.list_api else "HTML listing"
-    )
+    listing = f"list API ({feed.list_records!r} records)" if feed.list_api else "HTML listing"
     article = "content API" if feed.api else "share pages"
     outlet = "outlet auto" if feed.auto_outlet else f"outlet {feed.outlet}"
     outlets = f", only outlets {sorted(feed.outlets)}" if feed.outlets else ""
@@ -390,9 +395,7 @@ class ProbeSpider(FeedSpider):
         super().listing_failed(failure)  # logged and counted; a probe walks no further
         return list(self.next_listing())
 
-    def parse_article(
-        self, response: Response, entry: Entry, share_url: str
-    ) -> Iterator[Article]:
+    def parse_article(self, response: Response, entry: Entry, share_url: str) -> Iterator[Article]:
         probe = ArticleProbe(entry, response.url, share_url)
         probe.fetched = (
             f"HTTP {response.status}, {len(response.body)} bytes, "

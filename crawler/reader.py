@@ -73,8 +73,10 @@ class ArchiveReader:
         for bound in (since, until):
             if bound is not None and bound.utcoffset() is None:
                 raise ValueError(f"since/until must be aware datetimes, not {bound!r}")
-        categories = {category} if isinstance(category, str) else (
-            None if category is None else set(category)
+        categories = (
+            {category}
+            if isinstance(category, str)
+            else (None if category is None else set(category))
         )
         first = (since.astimezone(timezone.utc) - _MARGIN).date() if since else None
         last = (until.astimezone(timezone.utc) + _MARGIN).date() if until else None

@@ -51,6 +51,4 @@ class CatalogSpiderLoader:
         return list(self._spiders)
 
     def find_by_request(self, request: Request) -> list[str]:
-        return [
-            name for name, cls in self._spiders.items() if cls.handles_request(request)
-        ]
+        return [name for name, cls in self._spiders.items() if cls.handles_request(request)]

@@ -41,7 +41,13 @@ from crawler.archive import (
 from crawler.cleaning import is_safe
 from crawler.reader import FOLDERS
 
-__all__ = ["MARKDOWN_BLOCK_TAGS", "MirrorVerifier", "Problem", "markdown_outside_html", "check_post"]
+__all__ = [
+    "MARKDOWN_BLOCK_TAGS",
+    "MirrorVerifier",
+    "Problem",
+    "markdown_outside_html",
+    "check_post",
+]
 
 #: Tags kramdown (Jekyll's Markdown) takes as raw HTML blocks when a line
 #: starts with them: what is inside is left alone, what is outside is Markdown.
@@ -155,8 +161,7 @@ def _first_difference(expected: str, text: str) -> str:
     for number, (a, b) in enumerate(zip(want, have), 1):
         if a != b:
             return (
-                f"line {number} is not in the archive format: "
-                f"{_short(b)!r}, expected {_short(a)!r}"
+                f"line {number} is not in the archive format: {_short(b)!r}, expected {_short(a)!r}"
             )
     if len(have) > len(want):
         return f"{len(have) - len(want)} line(s) after the back-links (no newline at the end)"
@@ -256,9 +261,9 @@ class MirrorVerifier:
         if meta.get("layout") != "category":
             problems.append(Problem(rel, f"layout is {meta.get('layout')!r}, not 'category'"))
         if str(meta.get("category")) != category:
-            problems.append(
-                Problem(rel, f"category is {meta.get('category')!r}, not {category!r}")
-            )
+            problems.append(Problem(rel, f"category is {meta.get('category')!r}, not {category!r}"))
         if not str(meta.get("title", "")).endswith(TAG_SUFFIX):
-            problems.append(Problem(rel, f"title {meta.get('title')!r} is not '<outlet>{TAG_SUFFIX}'"))
+            problems.append(
+                Problem(rel, f"title {meta.get('title')!r} is not '<outlet>{TAG_SUFFIX}'")
+            )
         return problems

@@ -28,7 +28,8 @@ def closed_port() -> int:
 
 def summaries(stdout: str) -> dict[str, str]:
     return {
-        line.split(":", 1)[0]: line for line in stdout.splitlines()
+        line.split(":", 1)[0]: line
+        for line in stdout.splitlines()
         if re.match(r"[a-z0-9]+: \d+ new", line)
     }
 
@@ -71,7 +72,9 @@ def test_an_unreadable_robots_txt_is_one_warning_not_a_traceback(listings_failed
     result, _ = listings_failed
     assert "Traceback" not in result.output
     for feed, host in (("fdns", "nosuch.invalid"), ("ftls", "127.0.0.1")):
-        assert re.search(rf"WARNING: robots.txt of {re.escape(host)}\S* could not be read \(", result.stderr)
+        assert re.search(
+            rf"WARNING: robots.txt of {re.escape(host)}\S* could not be read \(", result.stderr
+        )
 
 
 def test_an_unresolvable_host_fails_as_dns_not_after_a_timeout(listings_failed):

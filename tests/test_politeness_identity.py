@@ -22,7 +22,9 @@ from tests.faults import check_mirror
 from tests.utils.cmdline import run_scrapy
 
 PRIVATE = "/private/html_News/NewsShare.html?infoCode=HX-robots"
-DEFAULT_AGENT = f"news-mirror/{version('news-mirror')} (+https://github.com/news-mirror/news-mirror)"
+DEFAULT_AGENT = (
+    f"news-mirror/{version('news-mirror')} (+https://github.com/news-mirror/news-mirror)"
+)
 
 
 @pytest.fixture(scope="module")

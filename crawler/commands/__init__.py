@@ -45,7 +45,9 @@ def add_feeds_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def crawl_feeds(process: AsyncCrawlerProcess | CrawlerProcess, names: list[str]) -> list[FeedResult]:
+def crawl_feeds(
+    process: AsyncCrawlerProcess | CrawlerProcess, names: list[str]
+) -> list[FeedResult]:
     """Crawl ``names`` at once in ``process``, sharing one dedup state; their results."""
     crawlers: list[Crawler] = [process.create_crawler(name) for name in names]
     progress = RunProgress.attach(crawlers)  # held here: signals keep weak references

@@ -73,12 +73,16 @@ class FleetCoordinator(BaseSpiderMiddleware):
         if not self.run_id:
             logger.info(
                 "Feed %s: the fleet has just crawled it (%s); nothing to do",
-                self.feed, f"tick {self.tick}" if self.tick else "within FLEET_RUN_GRACE",
+                self.feed,
+                f"tick {self.tick}" if self.tick else "within FLEET_RUN_GRACE",
             )
             return
         logger.info(
             "Feed %s: worker %s joined run %s of the fleet at %s",
-            self.feed, self.worker.id, self.run_id, self.worker.where,
+            self.feed,
+            self.worker.id,
+            self.run_id,
+            self.worker.where,
         )
         try:
             async for o in start:

@@ -173,9 +173,7 @@ class FleetScheduler(Scheduler):
             key=self.queue_key % {"spider": spider.name},
             serializer=self.serializer,
         )
-        self.queue.attach(
-            self.worker, spider.name, spider.settings.getint("FLEET_PREFETCH")
-        )
+        self.queue.attach(self.worker, spider.name, spider.settings.getint("FLEET_PREFETCH"))
         if not self.df:
             self.df = load_object(self.dupefilter_cls).from_spider(spider)
         waiting = len(self.queue)
@@ -259,7 +257,8 @@ class FleetScheduler(Scheduler):
         """
         local = {id(r) for r in self.local}
         done = [
-            field for field, request in self.held.items()
+            field
+            for field, request in self.held.items()
             if id(request) not in local and (busy is None or id(request) not in busy)
         ]
         if not done:
@@ -268,4 +267,3 @@ class FleetScheduler(Scheduler):
         for field in done:
             del self.held[field]
         self.worker.ack(done)
-

@@ -227,7 +227,9 @@ def seed_posts(worker: Worker, local: FileDedupStore, by: str) -> int:
     if worker.call("seed", lambda: worker.client.set(keys.epoch, stamp, nx=True)):
         logger.info(
             "Recorded the %d posts of mirror %s in Redis at %s",
-            len(codes), local.root, worker.where,
+            len(codes),
+            local.root,
+            worker.where,
         )
     return added
 
@@ -251,7 +253,8 @@ def folder_behind(settings: BaseSettings) -> str | None:
         finally:
             local.close()
         lacking = [
-            code for code in (c.decode() for c in client.sscan_iter(keys.mirrored, count=SEED_BATCH))
+            code
+            for code in (c.decode() for c in client.sscan_iter(keys.mirrored, count=SEED_BATCH))
             if code not in have
         ]
         if not lacking:

@@ -47,7 +47,10 @@ class FeedHostsMiddleware(OffsiteMiddleware):
         self.stats.inc_value("offsite/filtered")
         logger.warning(
             "Not following a request off the hosts of feed %s (%s): host %r <%s>%s",
-            spider.name, ", ".join(getattr(spider, "allowed_domains", None) or []),
-            host, request.url, f", redirected from <{redirected[0]}>" if redirected else "",
+            spider.name,
+            ", ".join(getattr(spider, "allowed_domains", None) or []),
+            host,
+            request.url,
+            f", redirected from <{redirected[0]}>" if redirected else "",
         )
         raise IgnoreRequest(f"host {host!r} is not one of the feed's")

@@ -99,7 +99,10 @@ CONTROL_TITLE = "控制\x07字符\x1b[31m红\u2028分隔\u202e反向\ufeff标记
 # says, from its publication time. A date without a time is that day at 00:00,
 # and the title names the time a post must get (``DATE_TITLE``).
 DATE_TEXTS: dict[str, tuple[str, Callable[[datetime], str]]] = {
-    "HX-date-label-cjk": ("date after a label, 年月日", lambda w: f"发布时间：{w:%Y年%m月%d日 %H:%M}"),
+    "HX-date-label-cjk": (
+        "date after a label, 年月日",
+        lambda w: f"发布时间：{w:%Y年%m月%d日 %H:%M}",
+    ),
     "HX-date-label": ("date after a label", lambda w: f"时间：{w:%Y-%m-%d %H:%M}"),
     "HX-date-source": ("date before the source", lambda w: f"{w:%Y-%m-%d %H:%M:%S} 来源:云南网"),
     "HX-date-weekday": (
@@ -112,9 +115,16 @@ DATE_TEXTS: dict[str, tuple[str, Callable[[datetime], str]]] = {
 # The listing /hostile/category/faults.html: good articles among each way a
 # download fails (by the name it is counted under) and a body too large to keep.
 FAULTS = {
-    "HX-good-1": "", "HX-good-2": "", "HX-slow": "timeout", "HX-reset": "reset",
-    "HX-dataloss": "dataloss", "HX-oversize": "too_big", "HX-oversize-stream": "too_big",
-    "HX-flaky": "http_503", "HX-redirect-loop": "ignored", "HX-huge-body": "too_large",
+    "HX-good-1": "",
+    "HX-good-2": "",
+    "HX-slow": "timeout",
+    "HX-reset": "reset",
+    "HX-dataloss": "dataloss",
+    "HX-oversize": "too_big",
+    "HX-oversize-stream": "too_big",
+    "HX-flaky": "http_503",
+    "HX-redirect-loop": "ignored",
+    "HX-huge-body": "too_large",
 }
 DATE_TITLE = "日期测试"  # + the post's time as "YYYY-MM-DD HH:MM"
 EVIL_OUTLETS = {
@@ -431,7 +441,7 @@ class Hostile:
     def body(self, case: Case) -> str:
         code = case.code
         if code.startswith("HX-xss-"):
-            vector = xss_vectors()[int(code[len("HX-xss-"):]) - 1]
+            vector = xss_vectors()[int(code[len("HX-xss-") :]) - 1]
             return f"<p>前文 {code}。</p>{vector}<p>后文 {code}。</p>"
         if code == "HX-deep-nesting":
             return "<p>嵌套前文。</p>" + "<div><span>" * 5000 + "深处" + "</span></div>" * 5000
@@ -532,7 +542,9 @@ class Hostile:
             records.append(record)
         for k, (_, junk) in enumerate(LIST_JUNK):
             records.insert(1 + 2 * k, junk)
-        return self.make(200, json_type, json.dumps({"records": records}, ensure_ascii=False).encode())
+        return self.make(
+            200, json_type, json.dumps({"records": records}, ensure_ascii=False).encode()
+        )
 
     # Helpers ----------------------------------------------------------------------
 

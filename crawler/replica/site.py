@@ -64,7 +64,7 @@ def _html(text: str, status: int = 200) -> Response:
 
 def _error_page(status: int, message: str) -> Response:
     return _html(
-        f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{status}</title>"
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{status}</title>'
         f"</head><body><h2>{status} {html_text(message)}</h2></body></html>\n",
         status,
     )
@@ -159,8 +159,7 @@ class Site:
 
     def home(self) -> Response:
         links = "".join(
-            f'<li><a href="/category/{f}.html">{FEEDS[f].outlets[0]}</a></li>'
-            for f in HTML_FEEDS
+            f'<li><a href="/category/{f}.html">{FEEDS[f].outlets[0]}</a></li>' for f in HTML_FEEDS
         )
         return _html(
             '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
@@ -178,10 +177,7 @@ class Site:
         if how == "meta":
             return "text/html", f'<meta charset="{codec}">', codec
         if how == "http-equiv":
-            meta = (
-                '<meta http-equiv="Content-Type" '
-                f'content="text/html; charset={codec}">'
-            )
+            meta = f'<meta http-equiv="Content-Type" content="text/html; charset={codec}">'
             return "text/html", meta, codec
         return "text/html", "", codec
 
@@ -271,9 +267,7 @@ class Site:
         style = self.source.gbk_style(article) if FEEDS[feed].gbk else None
         h1 = f"<h1>{html_text(article.title)}</h1>\n" if article.title else ""
         body = (
-            '<div class="article">\n'
-            + h1
-            + '<div class="info">'
+            '<div class="article">\n' + h1 + '<div class="info">'
             f'<div class="time">{html_text(article.date_text)}</div>'
             f'<div class="source">来源：<a href="#">{html_text(article.outlet)}</a></div>'
             "</div>\n"
@@ -332,9 +326,7 @@ class Site:
         if page == 1 and feed in source.faults:
             bad = source.faults[feed]
             for k, (reason, code) in enumerate(bad.items()):
-                record = _record(
-                    source.base_article(feed, source.articles - 1), layout, base
-                )
+                record = _record(source.base_article(feed, source.articles - 1), layout, base)
                 record["title"] = f"{record['title']}（{reason}）"
                 if reason == "no_info_code":
                     record.pop("infoCode", None)

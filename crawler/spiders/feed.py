@@ -49,7 +49,8 @@ class FeedSpider(scrapy.Spider):
         # Listing pages fetched ahead on a backfill (crawler.listingwalk); not in a
         # fleet, whose workers share the requests of one walk.
         spider.prefetch = (
-            0 if crawler.settings.get("REDIS_URL")
+            0
+            if crawler.settings.get("REDIS_URL")
             else crawler.settings.getint("MIRROR_LISTING_PREFETCH")
         )
         spider.walks = {}  # by first URL, when fetching ahead
@@ -75,7 +76,8 @@ class FeedSpider(scrapy.Spider):
             logger.info(
                 "Feed %s: %s; paging on past known pages, up to page %d",
                 self.name,
-                "its first listing walk" if self.store.first_walk(self.name)
+                "its first listing walk"
+                if self.store.first_walk(self.name)
                 else "its last listing walk was cut short",
                 self.feed.max_pages,
             )
@@ -135,7 +137,10 @@ class FeedSpider(scrapy.Spider):
             self.count_drop(rejected.reason)
             logger.warning(
                 "Dropped an entry of feed %s: %s (%s) on listing <%s>",
-                self.name, rejected.reason, rejected.what, response.url,
+                self.name,
+                rejected.reason,
+                rejected.what,
+                response.url,
             )
         if page == 1 and not found.entries:
             culprit = self.listing.culprit(found)
@@ -167,7 +172,11 @@ class FeedSpider(scrapy.Spider):
             yield self.article_request(entry)
         logger.debug(
             "Feed %s page %d: %d articles, %d new <%s>",
-            self.name, page, len(found.entries), new, response.url,
+            self.name,
+            page,
+            len(found.entries),
+            new,
+            response.url,
         )
         if not self.feed.paged and new and new == wanted:
             # One page and no way back: what fell off it before this run is lost.
@@ -175,7 +184,9 @@ class FeedSpider(scrapy.Spider):
             logger.warning(
                 "Feed %s: all %d articles on its one-page listing are new: articles may "
                 "have been missed; crawl it more often (the source offers no older page) <%s>",
-                self.name, new, response.url,
+                self.name,
+                new,
+                response.url,
             )
         if found.next_url and page < self.feed.max_pages and (new or pending or self.resume):
             if walk is None:
@@ -218,7 +229,9 @@ class FeedSpider(scrapy.Spider):
             stats.set_value("mirror/listing_failed", cause(failure))
         logger.error(
             "Listing page of feed %s failed: %s <%s>",
-            self.name, describe(failure), failure.request.url,
+            self.name,
+            describe(failure),
+            failure.request.url,
         )
 
     # -- articles -----------------------------------------------------------
@@ -229,8 +242,7 @@ class FeedSpider(scrapy.Spider):
         else:
             url = entry.url or self.feed.share_url.format(infoCode=code)
         share_url = (
-            self.feed.share_url.format(infoCode=code) if self.feed.share_url
-            else entry.url or url
+            self.feed.share_url.format(infoCode=code) if self.feed.share_url else entry.url or url
         )
         return Request(
             url,
@@ -241,9 +253,7 @@ class FeedSpider(scrapy.Spider):
             dont_filter=True,
         )
 
-    def parse_article(
-        self, response: Response, entry: Entry, share_url: str
-    ) -> Iterator[Article]:
+    def parse_article(self, response: Response, entry: Entry, share_url: str) -> Iterator[Article]:
         try:
             found = self.article_fields(response)
         except ValueError as e:
@@ -300,7 +310,10 @@ class FeedSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"mirror/errors/{error_kind(failure)}")
         logger.error(
             "Article %s of feed %s failed: %s <%s>",
-            code, self.name, describe(failure), request.url,
+            code,
+            self.name,
+            describe(failure),
+            request.url,
         )
 
     # -- outcomes -----------------------------------------------------------

@@ -120,7 +120,9 @@ def fleet_args(mirror: Mirror, redis_url: str, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def start_worker(mirror: Mirror, redis_url: str, *args: str, extra: tuple[str, ...] = ()) -> Watched:
+def start_worker(
+    mirror: Mirror, redis_url: str, *args: str, extra: tuple[str, ...] = ()
+) -> Watched:
     """``scrapy ARGS`` as a worker of the fleet, its output watched."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "scrapy", *args, *fleet_args(mirror, redis_url, *extra)],

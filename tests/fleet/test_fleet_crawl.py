@@ -216,9 +216,9 @@ def test_redis_going_away_stops_the_workers_and_loses_no_post(slow_replica, tmp_
             assert f"Redis at {server.safe_url} is unreachable" in w.output, w.output[-3000:]
             assert "fleet-secret-pw" not in w.output
             assert "FAILED" in w.out and "closed: redis_unavailable" in w.out
-            assert "Traceback" not in w.output and "never retrieved" not in w.output, (
-                w.output[-3000:]
-            )
+            assert "Traceback" not in w.output and "never retrieved" not in w.output, w.output[
+                -3000:
+            ]
             assert "refused" not in w.out, "requests stopped by the loss are not refusals"
         # Both runs are in the history: status shows the feeds failed.
         runs = list(RunLog(mirror.dir).records())
