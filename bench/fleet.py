@@ -45,8 +45,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import PROJECT_ROOT, child_env  # noqa: E402
-from crawler.replica.process import ReplicaProcess  # noqa: E402
+from bench.harness import PROJECT_ROOT, child_env
+from crawler.replica.process import ReplicaProcess
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 NEW = re.compile(r"^\d+ feeds?, (\d+) new posts?", re.M)
@@ -76,7 +76,7 @@ class Redis:
     def command(self, *args: str) -> str:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
-                s.sendall(("*%d\r\n" % len(args) + "".join(
+                s.sendall((f"*{len(args)}\r\n" + "".join(
                     f"${len(a)}\r\n{a}\r\n" for a in args)).encode())  # fmt: skip
                 return s.recv(256).decode().strip()
         except OSError:

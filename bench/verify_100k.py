@@ -45,7 +45,10 @@ OUTLETS = [
     ("yuxiribao", "玉溪日报"), ("hongheribao", "红河日报"), ("zhaotongribao", "昭通日报"),
     ("baoshanribao", "保山日报"), ("21shijijingjibaodao", "21世纪经济报道"), ("xinhua", "新华社"),
 ]  # fmt: skip
-WORDS = "昆明 曲靖 玉溪 高原特色农业 医保服务 招商引资 中老铁路 营商环境 提质增效 按下“快进键” 出台实施方案".split()
+WORDS = [
+    "昆明", "曲靖", "玉溪", "高原特色农业", "医保服务", "招商引资", "中老铁路", "营商环境",
+    "提质增效", "按下“快进键”", "出台实施方案",
+]  # fmt: skip
 
 
 def make_mirror(root: Path, posts: int) -> None:

@@ -30,6 +30,7 @@ body, and its back-link goes to ``{base}/{category}/``::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -317,10 +318,8 @@ def write_atomic(path: Path, text: str, durable: bool = True) -> Path:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     if durable:
         sync_dir(path.parent)

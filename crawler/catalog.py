@@ -27,6 +27,8 @@ from crawler.slug import DEFAULT_READING, READINGS, category_slug
 DEFAULT_SHARE_LINK = r"NewsShare\.html\?(?:[^#]*&)?infoCode=(?P<infoCode>[A-Za-z0-9_-]{1,64})"
 INFO_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 FEED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# The source's time zone, a feed's default (one shared, immutable ZoneInfo).
+DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 ARTICLE_FIELDS = ("title", "date", "outlet", "body")
 DEFAULT_SELECTORS = {
@@ -88,7 +90,7 @@ class Feed:
     share_url: str = ""
     next_page: str = "a[rel=next]::attr(href)"
     max_pages: int = 5
-    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    timezone: ZoneInfo = DEFAULT_TIMEZONE
     encoding: str = ""
     article: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SELECTORS))
     api: str = ""
@@ -124,8 +126,9 @@ class Feed:
         selectors and keys, ``drop``, encoding, zone, outlets (not its URLs
         or paging). The articles it dropped are tried again once it changes."""
         judged = {
-            "outlet": self.outlet, "category": self.category, "share_link": self.share_link.pattern,
-            "timezone": str(self.timezone), "encoding": self.encoding, "article": dict(self.article),
+            "outlet": self.outlet, "category": self.category,
+            "share_link": self.share_link.pattern, "timezone": str(self.timezone),
+            "encoding": self.encoding, "article": dict(self.article),
             "api_fields": dict(self.api_fields), "list_records": self.list_records,
             "list_fields": dict(self.list_fields), "outlets": sorted(self.outlets),
             "drop": list(self.drop),

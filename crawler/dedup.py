@@ -20,7 +20,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from scrapy.settings import BaseSettings
@@ -248,10 +248,8 @@ class FileDedupStore(DedupStore):
                 while view:
                     view = view[os.write(fd, view) :]
             except OSError as e:
-                try:
+                with suppress(OSError):
                     os.ftruncate(fd, start)
-                except OSError:
-                    pass
                 raise OSError(e.errno, e.strerror, str(self.index_path)) from e
             self._offset = start + len(data)
         finally:

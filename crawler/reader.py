@@ -15,6 +15,7 @@ same definition of the format the crawler writes with.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
@@ -114,10 +115,8 @@ def as_record(post: Post, root: str | os.PathLike[str] | None = None) -> dict[st
     if post.path is not None:
         path = post.path.as_posix()
         if root is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 path = post.path.relative_to(root).as_posix()
-            except ValueError:
-                pass
     record = {
         "infoCode": post.info_code,
         "title": post.title,

@@ -28,7 +28,6 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType

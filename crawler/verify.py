@@ -45,8 +45,8 @@ __all__ = [
     "MARKDOWN_BLOCK_TAGS",
     "MirrorVerifier",
     "Problem",
-    "markdown_outside_html",
     "check_post",
+    "markdown_outside_html",
 ]
 
 #: Tags kramdown (Jekyll's Markdown) takes as raw HTML blocks when a line
@@ -158,7 +158,7 @@ def check_post(path: Path, folder: str) -> FileResult:
 
 def _first_difference(expected: str, text: str) -> str:
     want, have = expected.split("\n"), text.split("\n")
-    for number, (a, b) in enumerate(zip(want, have), 1):
+    for number, (a, b) in enumerate(zip(want, have, strict=False), 1):
         if a != b:
             return (
                 f"line {number} is not in the archive format: {_short(b)!r}, expected {_short(a)!r}"

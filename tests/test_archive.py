@@ -86,7 +86,7 @@ def test_hostile_outlets_stay_in_their_fields(outlet):
 
 
 def test_parse_rejects_what_is_not_a_post():
-    with pytest.raises(FormatError, match="bad.md: no front matter"):
+    with pytest.raises(FormatError, match=r"bad\.md: no front matter"):
         parse("hello", "bad.md")
     with pytest.raises(FormatError, match="lacks 'title'"):
         parse("---\nlayout: post\n---\nx", "x.md")

@@ -255,7 +255,8 @@ def test_a_fixed_selector_brings_its_dropped_articles_back_on_the_next_run(
     first = mirror.scrapy("crawlall")
     assert first.returncode == 1, first.output  # every article dropped as missing_title
     assert re.search(
-        r"kunmingribao: 0 new, \d+ known, (\d+ held back \(.*?\), )?40 dropped \(missing_title 40\)",
+        r"kunmingribao: 0 new, \d+ known, (\d+ held back \(.*?\), )?"
+        r"40 dropped \(missing_title 40\)",
         first.stdout,
     ), first.stdout  # (an article on two pages is met again after its drop)
     assert mirror.posts() == {}

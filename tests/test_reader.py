@@ -203,7 +203,7 @@ def test_reader_names_a_bad_file_or_hands_it_to_on_error(archive):
     root, _ = archive
     bad = root / POSTS_DIR / "2024-03-01-BAD.md"
     bad.write_text("---\ntitle: [unclosed\n---\nbody\n\n<x>\n\nfooter", "utf-8")
-    with pytest.raises(FormatError, match="2024-03-01-BAD.md: front matter is not valid YAML"):
+    with pytest.raises(FormatError, match=r"2024-03-01-BAD\.md: front matter is not valid YAML"):
         list(ArchiveReader(root).posts())
     (root / POSTS_DIR / "2024-03-02-GBK.md").write_bytes(SEED.read_text("utf-8").encode("gbk"))
     errors: list[FormatError] = []
@@ -217,7 +217,7 @@ def test_reader_names_a_bad_file_or_hands_it_to_on_error(archive):
 
 
 def test_record_is_json_ready_with_a_relative_path(archive):
-    root, posts = archive
+    root, _ = archive
     first = next(iter(ArchiveReader(root)))
     assert as_record(first, root) == {
         "infoCode": "C1",

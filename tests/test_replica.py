@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import re
 import signal
@@ -194,7 +195,7 @@ def test_dates_cycle_through_the_formats_and_go_back_from_now(replica: Replica) 
     assert any(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", t) for t in texts)
     dates = [a["date"] for a in arts if a]
     assert dates[0] < NOW
-    gaps = [(a - b).total_seconds() / 60 for a, b in zip(dates, dates[1:])]
+    gaps = [(a - b).total_seconds() / 60 for a, b in itertools.pairwise(dates)]
     assert all(6 < g < 24 for g in gaps)
 
 

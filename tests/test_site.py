@@ -244,7 +244,7 @@ def test_atom_feeds_are_valid_newest_first_and_resolve_within_the_site(site):
         updated = [datetime.fromisoformat(e.findtext(f"{ATOM}updated")) for e in entries]
         assert updated == sorted(updated, reverse=True) == [p.date for p in expected]
         assert datetime.fromisoformat(feed.findtext(f"{ATOM}updated")) == updated[0]
-        for entry, post in zip(entries, expected):
+        for entry, post in zip(entries, expected, strict=True):
             assert entry.findtext(f"{ATOM}title") == post.title
             [link] = entry.findall(f"{ATOM}link[@rel='alternate']")
             target = urlsplit(urljoin(where, link.get("href"))).path
@@ -372,7 +372,7 @@ def test_a_reader_goes_from_home_to_a_category_to_a_post_and_back(site, served, 
     assert text(home_again.cssselect("h1")[0]) == "新闻镜像"
 
     # A hostile title stays text in the browser too: no script ran or exists.
-    hostile = [p for p in site.posts if p.info_code == HOSTILE_CODE][0]
+    hostile = next(p for p in site.posts if p.info_code == HOSTILE_CODE)
     shown = browser.open(f"{served}{site_url(hostile)}")
     assert text(shown.cssselect("h1")[0]) == " ".join(HOSTILE_TITLE.split())
     assert not shown.cssselect("script")

@@ -14,8 +14,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.spiders import Spider
 
-from crawler.commands import feed_results, recorded_run, require_fleet_packages
 from crawler import logs
+from crawler.commands import feed_results, recorded_run, require_fleet_packages
 from crawler.extensions.summary import FeedResult, RunProgress
 from crawler.logs import add_verbose_option
 

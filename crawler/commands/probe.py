@@ -15,7 +15,10 @@ class Command(ScrapyCommand):
         return "FEED"
 
     def short_desc(self) -> str:
-        return "Show what the crawler finds on a feed's first listing page and article, writing nothing"
+        return (
+            "Show what the crawler finds on a feed's first listing page and article, "
+            "writing nothing"
+        )
 
     def long_desc(self) -> str:
         return (

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import deque
 from importlib import import_module
@@ -184,10 +185,8 @@ class FleetScheduler(Scheduler):
 
     def close(self, reason: str) -> None:
         """Queue what is still to be queued; the fleet's queue outlives this worker."""
-        try:
+        with contextlib.suppress(FleetUnavailable):
             self.queue.flush()
-        except FleetUnavailable:
-            pass
 
     # -- the queue ----------------------------------------------------------
     def __len__(self) -> int:

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -121,12 +122,11 @@ class RedisDedupStore(DedupStore):
         return got == 2
 
     def release(self, info_code: str) -> None:
-        try:
+        # Said once; the claim lapses with this worker, the next run redoes it.
+        with contextlib.suppress(FleetUnavailable):
             self.worker.call(
                 "release", lambda: self.worker.client.hdel(self.keys.claims, info_code)
             )
-        except FleetUnavailable:
-            pass  # said once; the claim lapses with this worker, the next run redoes it
 
     def forget_drop(self, info_code: str, feed: str = "") -> None:
         if self.local is not None:
@@ -140,10 +140,8 @@ class RedisDedupStore(DedupStore):
             pipe.hdel(self.keys.claims, info_code)
             pipe.execute()
 
-        try:
+        with contextlib.suppress(FleetUnavailable):  # said once; only tried again sooner
             w.call("drop", record)
-        except FleetUnavailable:
-            pass  # said once; the article is only tried again sooner
 
     def commit(self, info_code: str, write: Callable[[], Path]) -> Path | None:
         """Write the post unless the folder has it, then record it in Redis.
@@ -205,10 +203,9 @@ class RedisDedupStore(DedupStore):
     def close(self) -> None:
         if self.flush in self.worker.on_beat:
             self.worker.on_beat.remove(self.flush)
-        try:
+        # Unflushed, the folder's index has them: Redis learns of them from it next time.
+        with contextlib.suppress(FleetUnavailable):
             self.flush()
-        except FleetUnavailable:
-            pass  # the folder's index has them: Redis learns of them from it next time
         if self.local is not None:
             self.local.close()
 

@@ -13,6 +13,7 @@ no worker holds a request of it (nor is still queueing its start requests).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -112,10 +113,8 @@ class Worker:
             self.leave()
 
     def _tick(self) -> None:
-        try:
+        with contextlib.suppress(FleetUnavailable):
             self.beat()
-        except FleetUnavailable:
-            pass
 
     def info(self) -> dict[str, Any]:
         return {

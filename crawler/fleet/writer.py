@@ -14,6 +14,7 @@ lost, torn or written twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -142,10 +143,8 @@ class PostWriter:
                 break
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(FleetUnavailable):
             self.worker.leave()
-        except FleetUnavailable:
-            pass
         self.local.close()
 
 

@@ -209,7 +209,7 @@ def _board(rng: random.Random) -> str:
 
 
 def _chart(rng: random.Random) -> str:
-    code, name = rng.choice(STOCKS)
+    code, _name = rng.choice(STOCKS)
     market, number = code.split(".")
     return (
         '<!-- EM_StockImg_Start --><p style="text-align:center;">'

@@ -8,6 +8,7 @@ it is asked for (:meth:`Replica.stats`), and answers control requests under
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -15,8 +16,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -413,10 +414,8 @@ class _Server(ThreadingHTTPServer):
         with self._live_lock:
             live = list(self._live.items())
         for _, sock in live:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         deadline = time.monotonic() + timeout
         for thread, _ in live:
             thread.join(max(0.0, deadline - time.monotonic()))

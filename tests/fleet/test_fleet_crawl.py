@@ -71,7 +71,9 @@ def test_three_workers_do_one_crawl_once(slow_replica, redis_url, tmp_path, refe
     limit = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2")
     workers = [start_worker(mirror, redis_url, "crawlall", extra=limit) for _ in range(3)]
     statuses = [finish(w) for w in workers]
-    assert statuses == [0, 0, 0], [w.output[-3000:] for w, s in zip(workers, statuses) if s]
+    assert statuses == [0, 0, 0], [
+        w.output[-3000:] for w, s in zip(workers, statuses, strict=True) if s
+    ]
 
     # Every post, byte for byte as one process writes it, written once.
     assert contents(mirror) == posts
