@@ -25,17 +25,24 @@ import hashlib
 import json
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import yaml
 
 from crawler.archive import CATEGORY_DIR, TAG_SUFFIX, write_atomic, yaml_plain, yaml_string
 from crawler.dedup import STATE_DIR
+
+if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11's
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 logger = logging.getLogger(__name__)
 
