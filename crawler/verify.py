@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import lxml.etree
 import lxml.html
@@ -83,7 +84,8 @@ def markdown_outside_html(body: str) -> str | None:
     if not _MARKDOWN_MARKUP.search(body):
         return None
     try:
-        nodes = lxml.html.fragments_fromstring(body)
+        # A list of text and elements (lxml-stubs has it return one element).
+        nodes = cast("list[str | lxml.html.HtmlElement]", lxml.html.fragments_fromstring(body))
     except (ValueError, lxml.etree.ParserError):
         return body[:60]
     loose: list[str] = []
