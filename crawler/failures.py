@@ -28,6 +28,7 @@ import ssl
 from collections.abc import Iterator
 
 from OpenSSL.SSL import Error as OpenSSLError  # pyOpenSSL: Scrapy's TLS
+from scrapy import Request
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -72,9 +73,16 @@ _WORDS = {
 }
 
 
-def _inside(exc: BaseException, depth: int = 0) -> Iterator[BaseException]:
+def failed_request(failure: Failure) -> Request:
+    """The request of the failure an errback is given: Scrapy sets it as
+    ``failure.request``, an attribute Twisted's Failure does not declare."""
+    request: Request = failure.request  # type: ignore[attr-defined]
+    return request
+
+
+def _inside(exc: BaseException | None, depth: int = 0) -> Iterator[BaseException]:
     """``exc`` and the exceptions it wraps: Python's cause and Twisted's ``reasons``."""
-    if depth > 5:
+    if exc is None or depth > 5:
         return
     yield exc
     inner = exc.__cause__ or exc.__context__
@@ -85,7 +93,7 @@ def _inside(exc: BaseException, depth: int = 0) -> Iterator[BaseException]:
             yield from _inside(reason.value, depth + 1)
 
 
-def _cause(failure: Failure) -> tuple[str, BaseException]:
+def _cause(failure: Failure) -> tuple[str, BaseException | None]:
     """The kind of the failure and the exception that decided it."""
     found = list(_inside(failure.value))
     for kind, types in _KINDS:
@@ -97,7 +105,7 @@ def _cause(failure: Failure) -> tuple[str, BaseException]:
 
 def error_kind(failure: Failure) -> str:
     """The stable name of what made a request fail (see the module's table)."""
-    if failure.check(HttpError):
+    if isinstance(failure.value, HttpError):
         return f"http_{failure.value.response.status}"
     if failure.check(IgnoreRequest):
         # One that says why (the fleet's lost Redis: redis_unavailable) names itself.
@@ -107,7 +115,7 @@ def error_kind(failure: Failure) -> str:
 
 def describe(failure: Failure) -> str:
     """A log line's account of a failed request: its kind and what was said."""
-    if failure.check(HttpError):
+    if isinstance(failure.value, HttpError):
         return f"HTTP {failure.value.response.status}"
     if failure.check(IgnoreRequest):
         return f"ignored ({failure.getErrorMessage()})"

@@ -25,10 +25,13 @@ import logging
 import sys
 from logging.handlers import MemoryHandler, RotatingFileHandler
 from pathlib import Path
+from typing import TypeVar
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from crawler.dedup import STATE_DIR
+
+_H = TypeVar("_H", bound=logging.Handler)
 
 LOGS_DIR = "logs"
 LOG_NAME = "crawl.log"
@@ -124,5 +127,5 @@ def start_log_file(settings: BaseSettings) -> None:
     logging.root.addHandler(handler)
 
 
-def _find(kind: type[logging.Handler]) -> logging.Handler | None:
+def _find(kind: type[_H]) -> _H | None:
     return next((h for h in logging.root.handlers if isinstance(h, kind)), None)

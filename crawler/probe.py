@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 from crawler.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, Post, render
 from crawler.catalog import ARTICLE_FIELDS, Feed
 from crawler.dedup import DedupStore
+from crawler.failures import describe, failed_request
 from crawler.fields import article_source, blame, record_source
 from crawler.items import Article
 from crawler.listings import Entry, ListingError, Page
@@ -35,7 +36,7 @@ from crawler.middlewares.encoding import declared_encoding
 from crawler.pipelines.clean import CleanPipeline
 from crawler.pipelines.validate import FilteredOut, ValidatePipeline
 from crawler.pipelines.write import post_of
-from crawler.spiders.feed import FeedSpider, describe
+from crawler.spiders.feed import FeedSpider
 
 MAX_ARTICLES = 5  # articles tried when the first ones are other outlets' (``outlets``)
 SHOWN_CODES = 5
@@ -70,7 +71,7 @@ class NullStore(DedupStore):
     def release(self, info_code: str) -> None:
         pass
 
-    def forget_drop(self, info_code: str) -> None:
+    def forget_drop(self, info_code: str, feed: str = "") -> None:
         pass
 
     def commit(self, info_code: str, write: Callable[[], Path]) -> Path | None:
@@ -363,11 +364,15 @@ class ProbeSpider(FeedSpider):
         if self.start_urls_left and not any(x.wanted for x in self.report.listings):
             yield self.listing_request(self.start_urls_left.pop(0), 1)
 
-    def parse_listing(self, response: Response, page: int) -> Iterator[Request]:
+    def parse_listing(
+        self, response: Response, page: int, walk: int | None = None
+    ) -> Iterator[Request]:
         yield from self.read_listing(response, page)
         yield from self.next_listing()
 
-    def read_listing(self, response: Response, page: int) -> Iterator[Request]:
+    def read_listing(
+        self, response: Response, page: int, walk: int | None = None
+    ) -> Iterator[Request]:
         listing = ListingProbe(response.url, response.status)
         self.report.listings.append(listing)
         listing.fetched = (
@@ -391,7 +396,9 @@ class ProbeSpider(FeedSpider):
             yield self.article_request(self.candidates.pop(0))
 
     def listing_failed(self, failure: Failure) -> list[Request] | None:
-        self.report.listings.append(ListingProbe(failure.request.url, error=describe(failure)))
+        self.report.listings.append(
+            ListingProbe(failed_request(failure).url, error=describe(failure))
+        )
         super().listing_failed(failure)  # logged and counted; a probe walks no further
         return list(self.next_listing())
 
@@ -411,9 +418,9 @@ class ProbeSpider(FeedSpider):
             yield item
 
     def article_failed(self, failure: Failure) -> None:
-        request = failure.request
+        request = failed_request(failure)
         probe = ArticleProbe(request.cb_kwargs["entry"], request.url, error=describe(failure))
-        if failure.check(HttpError):
+        if isinstance(failure.value, HttpError):
             probe.fetched = f"HTTP {failure.value.response.status}"
         self.report.articles.append(probe)
         super().article_failed(failure)

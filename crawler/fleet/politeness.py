@@ -112,7 +112,7 @@ class FleetHostLeases:
                     self.handed[lease] = handed + 1
                     future.set_result(lease)
                     return
-        with contextlib.suppress(REDIS_ERRORS):  # it expires on its own
+        with contextlib.suppress(*REDIS_ERRORS):  # it expires on its own
             self.worker.client.zrem(self.keys.leases(host), lease)
 
     def renew(self) -> None:

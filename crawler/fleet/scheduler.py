@@ -70,7 +70,7 @@ class ReliableQueue(PriorityQueue):
             keys=[self.key, w.keys.claims], args=[self.feed, *items]
         ))  # fmt: skip
 
-    def pop(self, timeout: int = 0) -> list[tuple[str, Request]]:  # type: ignore[override]
+    def pop(self, timeout: int = 0) -> list[tuple[str, Request]]:
         """Up to ``prefetch`` requests, each now held by this worker."""
         self.flush()
         w = self.worker
@@ -139,6 +139,7 @@ class FleetScheduler(Scheduler):
     local: deque[Request]  # taken from the queue, not yet handed to the engine
     ahead: set[int]  # taken for an idle engine, coming back through engine.crawl
     max_waiting: int  # requests waiting for a host's permit, beyond which none is taken
+    df: Any  # scrapy-redis's dupefilter (RunDupeFilter), untyped
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FleetScheduler:

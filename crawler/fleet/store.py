@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 import time
@@ -219,7 +220,7 @@ def seed_posts(worker: Worker, local: FileDedupStore, by: str) -> int:
     added = 0
     for start in range(0, len(codes), SEED_BATCH):
         batch = codes[start : start + SEED_BATCH]
-        added += worker.call("seed", lambda b=batch: worker.client.sadd(keys.mirrored, *b))
+        added += worker.call("seed", functools.partial(worker.client.sadd, keys.mirrored, *batch))
     stamp = f"{time.time():.3f} {by} {worker.id} {local.root}"
     if worker.call("seed", lambda: worker.client.set(keys.epoch, stamp, nx=True)):
         logger.info(

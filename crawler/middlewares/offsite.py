@@ -37,7 +37,8 @@ class FeedHostsMiddleware(OffsiteMiddleware):
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         return mw
 
-    def process_request(self, request: Request) -> None:
+    # Without the spider argument Scrapy 2.19 deprecated (and no longer passes).
+    def process_request(self, request: Request) -> None:  # type: ignore[override]
         spider = self.crawler.spider
         assert spider is not None
         if request.meta.get("allow_offsite") or self.should_follow(request, spider):

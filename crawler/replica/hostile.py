@@ -388,9 +388,9 @@ class Hostile:
         if code == "HX-empty":
             return self.make(200, "text/html; charset=utf-8", b"")
         if code == "HX-garbage":
-            page = self.page(case).encode("utf-8")
+            encoded = self.page(case).encode("utf-8")
             junk = random.Random(code).randbytes(4096)
-            return self.make(200, "text/html; charset=utf-8", zlib.compress(page) + junk)
+            return self.make(200, "text/html; charset=utf-8", zlib.compress(encoded) + junk)
         page = self.page(case)
         if code == "HX-truncated":
             return self.html(page[: page.index('<div class="time">') + 30])

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.replica.content import (
@@ -143,12 +143,12 @@ class Site:
             return self.news_text(self._article(arg("id")))
         if path.startswith("/api/list/"):
             feed = path[len("/api/list/") :]
-            page = arg("page") or "1"
+            asked = arg("page") or "1"
             if feed not in FEEDS or FEEDS[feed].listing == "html":
                 return _json({"error": "no such list"}, 404)
-            if not page.isdigit() or int(page) < 1:
+            if not asked.isdigit() or int(asked) < 1:
                 return _json({"error": "bad page"}, 400)
-            return self.list_api(feed, int(page), base)
+            return self.list_api(feed, int(asked), base)
         if path == "/api/content":
             return self.content(self._article(arg("id")), arg("key") or "text")
         return _error_page(404, "页面不存在")
@@ -542,7 +542,7 @@ class Replica:
         if self._server is None:
             server = _Server((self.host, self.port), self)
             self._server = server
-            host, port = server.server_address[:2]
+            host, port = cast(tuple[str, int], server.server_address[:2])  # bound to an IP
             self._url = f"http://{host}:{port}"
             self._thread = threading.Thread(
                 target=server.serve_forever, kwargs={"poll_interval": 0.1},

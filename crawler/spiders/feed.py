@@ -21,9 +21,18 @@ from twisted.python.failure import Failure
 
 from crawler.catalog import ARTICLE_FIELDS, Feed
 from crawler.dedup import DedupStore, close_store, open_store
-from crawler.failures import cause, describe, error_kind
+from crawler.failures import cause, describe, error_kind, failed_request
 from crawler.items import Article
-from crawler.listings import Entry, ListingError, feed_hosts, listing_for, load_json, scalar
+from crawler.listings import (
+    Entry,
+    HtmlListing,
+    JsonListing,
+    ListingError,
+    feed_hosts,
+    listing_for,
+    load_json,
+    scalar,
+)
 from crawler.listingwalk import ListingWalk
 from crawler.pipelines.validate import FilteredOut
 from crawler.pipelines.write import StorageError
@@ -36,6 +45,9 @@ LISTING_PRIORITY = 10  # the next listing page before the articles already found
 class FeedSpider(scrapy.Spider):
     feed: Feed
     store: DedupStore
+    listing: HtmlListing | JsonListing
+    resume: bool
+    prefetch: int
     left_out: set[str]
     walks: dict[int, ListingWalk]
 
@@ -212,7 +224,7 @@ class FeedSpider(scrapy.Spider):
         return outlet is None or self.feed.wants_outlet(outlet)
 
     def listing_failed(self, failure: Failure) -> list[Request] | None:
-        request = failure.request
+        request = failed_request(failure)
         if "walk" not in request.cb_kwargs:
             self.listing_error(failure)
             return None
@@ -231,7 +243,7 @@ class FeedSpider(scrapy.Spider):
             "Listing page of feed %s failed: %s <%s>",
             self.name,
             describe(failure),
-            failure.request.url,
+            failed_request(failure).url,
         )
 
     # -- articles -----------------------------------------------------------
@@ -265,8 +277,11 @@ class FeedSpider(scrapy.Spider):
             info_code=entry.info_code,
             url=response.url,
             share_url=share_url,
+            title=fields["title"],
+            date=fields["date"],
+            outlet=fields["outlet"],
+            body=fields["body"],
             digest=entry.fields.get("digest") if self.feed.rolling else None,
-            **fields,
         )
 
     def article_fields(self, response: Response) -> dict[str, str | None]:
@@ -299,9 +314,9 @@ class FeedSpider(scrapy.Spider):
         return {name: scalar(data.get(key)) for name, key in self.feed.api_fields.items()}
 
     def article_failed(self, failure: Failure) -> None:
-        request = failure.request
+        request = failed_request(failure)
         code = request.meta["info_code"]
-        status = failure.value.response.status if failure.check(HttpError) else None
+        status = failure.value.response.status if isinstance(failure.value, HttpError) else None
         if status is not None and 400 <= status < 500 and status != 429:
             # Gone or refused: not asked for again before the retry window.
             self.store.forget_drop(code, self.name)
