@@ -41,7 +41,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import error as tx
 from twisted.python.failure import Failure
-from twisted.web.http import _DataLoss
+
+from crawler.compat import TwistedDataLoss
 
 # Checked in this order on the exception and on each exception inside it.
 # fmt: off
@@ -54,7 +55,7 @@ _KINDS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
     ("refused", (DownloadConnectionRefusedError, tx.ConnectionRefusedError,
                  ConnectionRefusedError)),
     ("tls", (OpenSSLError, ssl.SSLError, tx.CertificateError, tx.SSLError)),
-    ("dataloss", (ResponseDataLossError, _DataLoss)),
+    ("dataloss", (ResponseDataLossError, TwistedDataLoss)),
     ("reset", (tx.ConnectionLost, tx.ConnectionDone, tx.ConnectionAborted,
                ConnectionResetError, ConnectionAbortedError, BrokenPipeError)),
 )

@@ -29,6 +29,7 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.compat import downloader_idle, engine_requests
 from crawler.fleet.connection import FleetUnavailable
 from crawler.fleet.scheduler import FleetScheduler
 from crawler.fleet.worker import Worker, fleet_worker
@@ -115,12 +116,7 @@ class FleetCoordinator(BaseSpiderMiddleware):
     def engine_busy(self) -> set[int]:
         engine = self.crawler.engine
         assert engine is not None
-        busy = {id(r) for r in engine.downloader.active}
-        slot = engine.scraper.slot
-        if slot is not None:
-            busy |= {id(r) for r in slot.active}
-            busy |= {id(r) for _, r, _ in slot.queue}
-        return busy
+        return {id(r) for r in engine_requests(engine)}
 
     def poll(self) -> None:
         scheduler, engine = self.scheduler, self.crawler.engine
@@ -132,7 +128,7 @@ class FleetCoordinator(BaseSpiderMiddleware):
                 if self.run_over():
                     self.close("finished")
                 return
-            if not engine.downloader.active and not engine.downloader.needs_backout():
+            if downloader_idle(engine):
                 # Idle meanwhile: hand it a request, which wakes it up.
                 request = scheduler.fetch_ahead()
                 if request is not None:
