@@ -27,6 +27,7 @@ from typing import Any
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.utils.misc import load_object
+from scrapy.utils.request import request_from_dict
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -47,19 +48,24 @@ class ReliableQueue(PriorityQueue):
         self.worker, self.feed, self.prefetch = worker, feed, max(1, prefetch)
         self.pending: list[Any] = []  # score, member, infoCode of requests to queue
 
-    def _encode_request(self, request: Request) -> bytes:
+    def encode(self, request: Request) -> bytes:
+        """The queue entry of ``request``: its infoCode, a newline, and the
+        request's dict as ``SCHEDULER_SERIALIZER`` writes it."""
         code = request.meta.get("info_code") or ""
-        return code.encode("ascii") + b"\n" + super()._encode_request(request)
+        data = self.serializer.dumps(request.to_dict(spider=self.spider))
+        return code.encode("ascii") + b"\n" + data
 
-    def _decode_request(self, encoded_request: bytes) -> Request:
-        return super()._decode_request(encoded_request.split(b"\n", 1)[-1])
+    def decode(self, member: bytes) -> Request:
+        """The request of a queue entry (:meth:`encode`)."""
+        data = self.serializer.loads(member.split(b"\n", 1)[-1])
+        return request_from_dict(data, spider=self.spider)
 
     def push(self, request: Request) -> None:
         """Queue a request: at the next :meth:`flush`, which the scheduler calls
         before the engine asks for more and before anything is given back, so a
         request that made these is still held when they are not queued yet."""
         code = request.meta.get("info_code") or ""
-        self.pending += [-request.priority, self._encode_request(request), code]
+        self.pending += [-request.priority, self.encode(request), code]
 
     def flush(self) -> None:
         if not self.pending:
@@ -82,7 +88,7 @@ class ReliableQueue(PriorityQueue):
         for i in range(0, len(found), 2):
             field, member = found[i].decode(), found[i + 1]
             try:
-                taken.append((field, self._decode_request(member)))
+                taken.append((field, self.decode(member)))
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 junk.append(field)
                 what = what_it_is(member)
