@@ -45,8 +45,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import PROJECT_ROOT, child_env  # noqa: E402
-from crawler.replica.process import ReplicaProcess  # noqa: E402
+from bench.harness import PROJECT_ROOT, child_env
+from crawler.replica.process import ReplicaProcess
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 NEW = re.compile(r"^\d+ feeds?, (\d+) new posts?", re.M)
@@ -76,7 +76,7 @@ class Redis:
     def command(self, *args: str) -> str:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
-                s.sendall(("*%d\r\n" % len(args) + "".join(
+                s.sendall((f"*{len(args)}\r\n" + "".join(
                     f"${len(a)}\r\n{a}\r\n" for a in args)).encode())  # fmt: skip
                 return s.recv(256).decode().strip()
         except OSError:
@@ -114,11 +114,13 @@ def run(workers: int, replica: ReplicaProcess, redis: Redis | None, limit: int, 
     ]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
+    # fmt: off
     procs = [
         subprocess.Popen(args, cwd=work, env=child_env(), stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+                         stderr=subprocess.DEVNULL, text=True)
         for _ in range(workers)
     ]
+    # fmt: on
     outs = [p.communicate(timeout=1800)[0] for p in procs]
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -177,7 +179,8 @@ def scenario(name: str, articles: int, per_page: int, latency: float, limit: int
         row["vs_one_worker"] = round(row["posts_per_s"] / one, 2) if one else None
         row["crawl_vs_one_worker"] = (
             round(row["crawl_posts_per_s"] / crawl_one, 2)
-            if crawl_one and row["crawl_posts_per_s"] else None
+            if crawl_one and row["crawl_posts_per_s"]
+            else None
         )
     return {"name": name, "articles_per_feed": articles, "latency_ms": latency,
             "per_host_limit": limit, "runs": rows}  # fmt: skip
@@ -193,7 +196,8 @@ def main() -> int:
     results: dict[str, Any] = {
         "when": datetime.now().isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "command": "python bench/fleet.py" + (" --quick" if opts.quick else "")
+        "command": "python bench/fleet.py"
+        + (" --quick" if opts.quick else "")
         + (f" --repeat {opts.repeat}" if opts.repeat != 3 else ""),
         "note": "each figure is the fastest of --repeat tries (the machine may be shared)",
         "scenarios": [],
@@ -202,9 +206,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
             root = Path(tmp)
             results["scenarios"].append(
-                scenario("0ms", 800 // scale, 50, 0, 16, redis, root, opts.repeat))
+                scenario("0ms", 800 // scale, 50, 0, 16, redis, root, opts.repeat)
+            )
             results["scenarios"].append(
-                scenario("50ms-limit4", 120 // scale, 20, 50, 4, redis, root, opts.repeat))
+                scenario("50ms-limit4", 120 // scale, 20, 50, 4, redis, root, opts.repeat)
+            )
     finally:
         redis.stop()
     for sc in results["scenarios"]:

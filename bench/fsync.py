@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.archive import write_atomic  # noqa: E402
+from crawler.archive import write_atomic
 
 
 def per_post(folder: Path, posts: int, durable: bool) -> float:
@@ -44,7 +44,7 @@ def main() -> None:
     for folder in folders:
         durable = per_post(folder, opts.posts, True)
         plain = per_post(folder, opts.posts, False)
-        print(f"{str(folder):<30} {durable * 1e6:>11.0f} {plain * 1e6:>8.0f} {durable / plain:>6.1f}")
+        print(f"{folder!s:<30} {durable * 1e6:>11.0f} {plain * 1e6:>8.0f} {durable / plain:>6.1f}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ class BenchReplica(ReplicaProcess):
             env=child_env(), timeout=30,
         )  # fmt: skip
 
+
 def write_catalog(replica_url: str, feed: str, max_pages: int, path: Path) -> Path:
     """The shipped catalog pointed at the replica, ``feed`` reaching ``max_pages``."""
     from crawler.replica import replica_catalog

@@ -71,7 +71,9 @@ def link_subset(paths: Sequence[Path], source: Path, target: Path) -> None:
             os.link(page, dest)
 
 
-def replica_first_page(articles: int, per_page: int, now: datetime, feed: str) -> list[tuple[str, datetime]]:
+def replica_first_page(
+    articles: int, per_page: int, now: datetime, feed: str
+) -> list[tuple[str, datetime]]:
     """The articles a replica made with these arguments shows on ``feed``'s first page."""
     import re
 

@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.replica.process import ReplicaProcess
-from tests.faults import (  # noqa: E402
+from tests.faults import (
     as_dict,
     crash_trial,
     hostile_trial,
@@ -44,7 +44,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python bench/reliability.py", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python bench/reliability.py", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--kills", type=int, default=30, help="SIGKILLs of crawlall (default 30)")
     p.add_argument("--articles", type=int, default=100, help="articles per replica feed")
     p.add_argument("--rotate-posts", type=int, default=4000)
@@ -93,9 +95,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{time.monotonic() - started:.0f} s)")  # fmt: skip
     for name, value in figures.items():
         print(f"  {name:<{width}}  {value}")
-    failures = [f"crash:{n}" for n in crash.failures()] + [
-        f"rotate:{n}" for n in rotate.failures()
-    ] + [f"hostile:{n}" for n in hostile.failures()]
+    failures = (
+        [f"crash:{n}" for n in crash.failures()]
+        + [f"rotate:{n}" for n in rotate.failures()]
+        + [f"hostile:{n}" for n in hostile.failures()]
+    )
     print("All zero where they must be." if not failures else f"FAILED: {', '.join(failures)}")
 
     RESULTS.mkdir(exist_ok=True)

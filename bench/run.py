@@ -37,10 +37,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import (  # noqa: E402
+from bench.harness import (
     PROJECT_ROOT,
-    Measure,
     BenchReplica,
+    Measure,
     measure,
     scrapy,
     settings_args,
@@ -112,9 +112,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def posts_in(mirror: Path) -> int:
-    return sum(
-        len(os.listdir(mirror / d)) for d in ("_posts", "old_post") if (mirror / d).is_dir()
-    )
+    return sum(len(os.listdir(mirror / d)) for d in ("_posts", "old_post") if (mirror / d).is_dir())
 
 
 def phases(m: Measure, timeline: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +135,8 @@ def phases(m: Measure, timeline: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_ours(cfg: Config, catalog: Path, mirror: Path, work: Path,
-             extra: dict[str, Any] | None = None, profile: Path | None = None) -> dict[str, Any]:  # fmt: skip
+             extra: dict[str, Any] | None = None,
+             profile: Path | None = None) -> dict[str, Any]:  # fmt: skip
     settings = {**ours_settings(cfg, catalog, mirror, work), **(extra or {})}
     argv = scrapy("crawl", cfg.feed, *settings_args(settings))
     if profile:
@@ -460,7 +459,8 @@ def table(results: dict[str, Any]) -> str:
                 f"{bare.get('listing_chain_share', 0):.0%}" if bare else "—", "",
                 f"ours page by page: {fmt_s(serial['wall_s'])} ({pages} pages ≥ "
                 f"{pages * b['latency_ms'] / 1000:.1f} s), chain "
-                f"{serial.get('listing_chain_share', 0):.0%}; ahead: ×{r.get('vs_ours_serial', 0):.2f}",
+                f"{serial.get('listing_chain_share', 0):.0%}; "
+                f"ahead: ×{r.get('vs_ours_serial', 0):.2f}",
             ))  # fmt: skip
         p = ours.get("pipeline", {}).get("total")
         if p:
@@ -504,7 +504,10 @@ def table(results: dict[str, Any]) -> str:
                 "" if t.get("missing") else f"exit {t['returncode']}",
             ))  # fmt: skip
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
+        for r in [head, *rows]
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     m = results["machine"]
     lines.append("")
@@ -531,8 +534,10 @@ def parse_args(argv: list[str] | None) -> tuple[Config, Path | None]:
     p.add_argument("--no-baselines", action="store_true", help="ours only")
     p.add_argument("--no-backfill", action="store_true", help="skip the backfill section")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
-    p.add_argument("--work-dir", type=Path,
-                   help="where the mirrors are written (default: /dev/shm if it has room)")  # fmt: skip
+    p.add_argument(
+        "--work-dir", type=Path,
+        help="where the mirrors are written (default: /dev/shm if it has room)",
+    )  # fmt: skip
     args = p.parse_args(argv)
     cfg = Config(**asdict(QUICK)) if args.quick else Config()
     if args.articles:

@@ -45,13 +45,18 @@ OUTLETS = [
     ("yuxiribao", "玉溪日报"), ("hongheribao", "红河日报"), ("zhaotongribao", "昭通日报"),
     ("baoshanribao", "保山日报"), ("21shijijingjibaodao", "21世纪经济报道"), ("xinhua", "新华社"),
 ]  # fmt: skip
-WORDS = "昆明 曲靖 玉溪 高原特色农业 医保服务 招商引资 中老铁路 营商环境 提质增效 按下“快进键” 出台实施方案".split()
+WORDS = [
+    "昆明", "曲靖", "玉溪", "高原特色农业", "医保服务", "招商引资", "中老铁路", "营商环境",
+    "提质增效", "按下“快进键”", "出台实施方案",
+]  # fmt: skip
 
 
 def make_mirror(root: Path, posts: int) -> None:
     cleaner = BodyCleaner()
     bodies = [
-        cleaner.clean(make_body("kunmingribao", n, f"NWBENCH{n:08d}", "昆明日报", False), "http://h/")
+        cleaner.clean(
+            make_body("kunmingribao", n, f"NWBENCH{n:08d}", "昆明日报", False), "http://h/"
+        )
         for n in range(400)
     ] + [cleaner.clean(read_seed_body(), "http://h/")] * 20
     rng = random.Random(1)
@@ -85,13 +90,18 @@ def verify(root: Path, jobs: int) -> tuple[float, float, str]:
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "scrapy", "verify", "-s", f"MIRROR_DIR={root}", "--jobs", str(jobs)],
-        capture_output=True, text=True, env=env, cwd=root.parent,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root.parent,
     )
     elapsed = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if proc.returncode != 0:
-        raise SystemExit(f"verify failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        raise SystemExit(
+            f"verify failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+        )
     return elapsed, cpu, proc.stdout.strip().splitlines()[-1]
 
 
@@ -106,14 +116,18 @@ def main() -> None:
             started = time.monotonic()
             make_mirror(root, args.posts)
             print(f"wrote {args.posts} posts in {time.monotonic() - started:.1f}s to {root}")
-        size = sum(f.stat().st_size for d in (POSTS_DIR, OLD_POSTS_DIR) for f in (root / d).iterdir())
+        size = sum(
+            f.stat().st_size for d in (POSTS_DIR, OLD_POSTS_DIR) for f in (root / d).iterdir()
+        )
         print(f"mirror: {args.posts} posts, {size / 1e6:.0f} MB; {os.cpu_count()} CPUs")
         for jobs in (1, os.cpu_count() or 1):
             load = os.getloadavg()[0]
             elapsed, cpu, line = verify(root, jobs)
-            print(f"scrapy verify --jobs {jobs}: {elapsed:.1f}s wall ({args.posts / elapsed:,.0f} "
-                  f"posts/s), {cpu:.1f}s CPU ({args.posts / cpu:,.0f} posts per CPU-second), "
-                  f"load average before {load:.1f}  [{line}]")
+            print(
+                f"scrapy verify --jobs {jobs}: {elapsed:.1f}s wall ({args.posts / elapsed:,.0f} "
+                f"posts/s), {cpu:.1f}s CPU ({args.posts / cpu:,.0f} posts per CPU-second), "
+                f"load average before {load:.1f}  [{line}]"
+            )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ body, and its back-link goes to ``{base}/{category}/``::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -102,9 +103,7 @@ def yaml_string(value: str) -> str:
 
 
 def yaml_dump_string(value: str) -> str:
-    return yaml.dump(
-        value, default_style='"', allow_unicode=True, width=float("inf")
-    ).rstrip("\n")
+    return yaml.dump(value, default_style='"', allow_unicode=True, width=float("inf")).rstrip("\n")
 
 
 @functools.lru_cache(maxsize=4096)  # tags and categories: a few values, over and over
@@ -157,7 +156,7 @@ def render(post: Post, base_url: str) -> str:
         "\n"
         f"[返回{markdown_text(post.outlet)}{TAG_SUFFIX}]({base}{post.category_url})"
         f"｜[返回首页]({base}/)"
-    )
+    )  # fmt: skip
 
 
 def parse(text: str, path: str = "<post>") -> Post:
@@ -319,10 +318,8 @@ def write_atomic(path: Path, text: str, durable: bool = True) -> Path:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     if durable:
         sync_dir(path.parent)

@@ -80,7 +80,9 @@ class FeedBackoff:
                 changed = True
                 logger.warning(
                     "Feed %s failed %s in a row (%s): it sits out the next %s",
-                    name, plural(entry["failures"], "run"), outcome["failed"],
+                    name,
+                    plural(entry["failures"], "run"),
+                    outcome["failed"],
                     plural(entry["skip"], "run"),
                 )
             elif name in state:

@@ -24,11 +24,11 @@ from parsel.csstranslator import HTMLTranslator
 
 from crawler.slug import DEFAULT_READING, READINGS, category_slug
 
-DEFAULT_SHARE_LINK = (
-    r"NewsShare\.html\?(?:[^#]*&)?infoCode=(?P<infoCode>[A-Za-z0-9_-]{1,64})"
-)
+DEFAULT_SHARE_LINK = r"NewsShare\.html\?(?:[^#]*&)?infoCode=(?P<infoCode>[A-Za-z0-9_-]{1,64})"
 INFO_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 FEED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# The source's time zone, a feed's default (one shared, immutable ZoneInfo).
+DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 ARTICLE_FIELDS = ("title", "date", "outlet", "body")
 DEFAULT_SELECTORS = {
@@ -71,9 +71,7 @@ class CatalogError(ValueError):
     """A feed catalog that cannot be used; the message names feed and key."""
 
     def __init__(self, path: str, message: str, feed: str = "", key: str = ""):
-        where = f"feed {feed!r}, key {key!r}: " if key else (
-            f"feed {feed!r}: " if feed else ""
-        )
+        where = f"feed {feed!r}, key {key!r}: " if key else (f"feed {feed!r}: " if feed else "")
         super().__init__(f"feed catalog {path}: {where}{message}")
         self.feed = feed
         self.key = key
@@ -92,17 +90,13 @@ class Feed:
     share_url: str = ""
     next_page: str = "a[rel=next]::attr(href)"
     max_pages: int = 5
-    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    timezone: ZoneInfo = DEFAULT_TIMEZONE
     encoding: str = ""
     article: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SELECTORS))
     api: str = ""
-    api_fields: Mapping[str, str] = field(
-        default_factory=lambda: dict(DEFAULT_API_FIELDS)
-    )
+    api_fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_API_FIELDS))
     list_records: str = "records"
-    list_fields: Mapping[str, str] = field(
-        default_factory=lambda: dict(DEFAULT_LIST_FIELDS)
-    )
+    list_fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_LIST_FIELDS))
     outlets: frozenset[str] = frozenset()
     drop: tuple[str, ...] = ()
     post: str = "outlet"  # one of POST_KINDS
@@ -132,8 +126,9 @@ class Feed:
         selectors and keys, ``drop``, encoding, zone, outlets (not its URLs
         or paging). The articles it dropped are tried again once it changes."""
         judged = {
-            "outlet": self.outlet, "category": self.category, "share_link": self.share_link.pattern,
-            "timezone": str(self.timezone), "encoding": self.encoding, "article": dict(self.article),
+            "outlet": self.outlet, "category": self.category,
+            "share_link": self.share_link.pattern, "timezone": str(self.timezone),
+            "encoding": self.encoding, "article": dict(self.article),
             "api_fields": dict(self.api_fields), "list_records": self.list_records,
             "list_fields": dict(self.list_fields), "outlets": sorted(self.outlets),
             "drop": list(self.drop),
@@ -152,9 +147,7 @@ def default_catalog_path() -> str:
     return str(resources.files("crawler").joinpath("feeds.yaml"))
 
 
-def load_catalog(
-    path: str | Path | None = None, pinyin: str = DEFAULT_READING
-) -> dict[str, Feed]:
+def load_catalog(path: str | Path | None = None, pinyin: str = DEFAULT_READING) -> dict[str, Feed]:
     """Read and check the catalog at ``path`` (the shipped one by default);
     ``pinyin`` is the reading of outlet names in slugs (``MIRROR_PINYIN``)."""
     path = str(path or default_catalog_path())
@@ -172,9 +165,7 @@ def parse_catalog(
     data: Any, path: str = "<catalog>", pinyin: str = DEFAULT_READING
 ) -> dict[str, Feed]:
     if pinyin not in READINGS:
-        raise CatalogError(
-            path, f"MIRROR_PINYIN {pinyin!r} is not one of {', '.join(READINGS)}"
-        )
+        raise CatalogError(path, f"MIRROR_PINYIN {pinyin!r} is not one of {', '.join(READINGS)}")
     if not isinstance(data, dict) or not isinstance(data.get("feeds"), dict):
         raise CatalogError(path, "must be a mapping with a 'feeds' mapping in it")
     return {
@@ -193,7 +184,8 @@ class _FeedChecker:
     def feed(self) -> Feed:
         if not FEED_NAME.fullmatch(self.name):
             raise CatalogError(
-                self.path, "a feed name is lower-case letters, digits, - and _",
+                self.path,
+                "a feed name is lower-case letters, digits, - and _",
                 feed=self.name,
             )
         if not isinstance(self.spec, dict):
@@ -211,17 +203,15 @@ class _FeedChecker:
             raise self.fail("category", "a feed with 'outlet: auto' takes each article's")
         if category and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", category):
             raise self.fail("category", "must be lower-case ASCII letters, digits and -")
-        kw["category"] = "" if outlet == AUTO_OUTLET else (
-            category or category_slug(outlet, self.pinyin)
+        kw["category"] = (
+            "" if outlet == AUTO_OUTLET else (category or category_slug(outlet, self.pinyin))
         )
         if outlet != AUTO_OUTLET and not kw["category"]:
             raise self.fail("outlet", "gives no category slug; set 'category'")
 
         has_start, has_list = "start_urls" in spec, "list_api" in spec
         if has_start == has_list:
-            raise self.fail(
-                "start_urls", "a feed needs exactly one of 'start_urls' and 'list_api'"
-            )
+            raise self.fail("start_urls", "a feed needs exactly one of 'start_urls' and 'list_api'")
         if has_start:
             urls = self.text_list("start_urls")
             if not urls:
@@ -244,7 +234,9 @@ class _FeedChecker:
         if kw.get("post") == "rolling" and outlet == AUTO_OUTLET:
             raise self.fail("post", "a rolling-news feed has one outlet, not 'auto'")
         if kw.get("post") == "rolling" and not has_list:
-            raise self.fail("post", "a rolling-news feed reads a 'list_api' (its records carry the digest)")
+            raise self.fail(
+                "post", "a rolling-news feed reads a 'list_api' (its records carry the digest)"
+            )
         if "share_link" in spec:
             kw["share_link"] = self.share_link()
         if "share_url" in spec:
@@ -277,9 +269,7 @@ class _FeedChecker:
         if "outlets" in spec:
             kw["outlets"] = frozenset(o.strip() for o in self.text_list("outlets"))
         if "drop" in spec:
-            kw["drop"] = tuple(
-                self.selector("drop", sel) for sel in self.text_list("drop")
-            )
+            kw["drop"] = tuple(self.selector("drop", sel) for sel in self.text_list("drop"))
         return Feed(**kw)
 
     def text(self, key: str, required: bool = False) -> str:
@@ -299,9 +289,7 @@ class _FeedChecker:
         value = self.spec.get(key)
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not all(
-            isinstance(v, str) and v.strip() for v in value
-        ):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise self.fail(key, "must be a list of strings")
         return [v.strip() for v in value]
 
@@ -317,9 +305,7 @@ class _FeedChecker:
         try:
             value.format(infoCode="x", page=1)
         except (KeyError, IndexError, ValueError):
-            raise self.fail(
-                key, "may hold no placeholder but {infoCode} and {page}"
-            ) from None
+            raise self.fail(key, "may hold no placeholder but {infoCode} and {page}") from None
         return value
 
     def share_link(self) -> re.Pattern[str]:
@@ -339,9 +325,7 @@ class _FeedChecker:
             raise self.fail(key, "must be a mapping")
         for name, item in value.items():
             if name not in allowed:
-                raise self.fail(
-                    f"{key}.{name}", f"unknown field; known: {', '.join(allowed)}"
-                )
+                raise self.fail(f"{key}.{name}", f"unknown field; known: {', '.join(allowed)}")
             if not isinstance(item, str) or not item.strip():
                 raise self.fail(f"{key}.{name}", "must be a non-empty string")
         return {**defaults, **{k: v.strip() for k, v in value.items()}}

@@ -27,6 +27,7 @@ import html as html_lib
 import logging
 import re
 from collections.abc import Callable, Sequence
+from typing import cast
 from urllib.parse import urljoin
 
 import lxml.html
@@ -57,9 +58,7 @@ _ATTRIBUTES: dict[str, set[str]] = {
     "th": {"colspan", "rowspan"},
 }
 # ``class`` survives only where it carries meaning: the outlet credit line.
-_ALLOWED_CLASSES: dict[str, set[str]] = {
-    tag: {"em_media"} for tag in ("p", "div", "span")
-}
+_ALLOWED_CLASSES: dict[str, set[str]] = {tag: {"em_media"} for tag in ("p", "div", "span")}
 # Never kept: the pre-pass removes them with their content, except the
 # _UNWRAP_DANGEROUS ones (void, or wrapping the article), which go alone;
 # nh3 removes the _NH3_CONTENT_TAGS with their content again, as a second line.
@@ -92,7 +91,20 @@ _EMPTY_REMOVABLE: frozenset[str] = frozenset({
     "font", "center", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
     "section", "article", "figure", "figcaption", "small", "big", "label",
 })  # fmt: skip
-_CONTENT_DESCENDANTS = etree.XPath("boolean(descendant::*[self::img or self::table or self::hr])")
+
+# A compiled XPath that selects elements, typed as such: lxml types the result
+# of every XPath as any of the kinds an XPath can return.
+_Elements = Callable[..., list[lxml.html.HtmlElement]]
+
+
+def _elements(path: str) -> _Elements:
+    return cast(_Elements, etree.XPath(path))
+
+
+_CONTENT_DESCENDANTS = cast(
+    Callable[[etree._Element], bool],
+    etree.XPath("boolean(descendant::*[self::img or self::table or self::hr])"),
+)
 
 
 def _has_class(*names: str) -> str:
@@ -102,42 +114,40 @@ def _has_class(*names: str) -> str:
 
 
 # Quote widgets: keep their text, lose the markup (span or link alike).
-_WIDGETS = etree.XPath(
+_WIDGETS = _elements(
     "//*[starts-with(@id, 'stock_') or starts-with(@id, 'bk_')"
     " or starts-with(@id, 'Info.') or "
     + _has_class("keytip", "infokey", "em_stock_key_common")
     + "]"
 )
 # Live quote placeholders and the K-line chart link: gone with their content.
-_QUOTES = etree.XPath(
+_QUOTES = _elements(
     "//*[starts-with(@id, 'quote_') or starts-with(@id, 'bkquote_') or "
     + _has_class("EmImageRemark")
     + "]"
 )
-_AD_IMAGES = etree.XPath("//img[" + _has_class("em_handle_adv_close") + "]")
-_PROMO_LINKS = etree.XPath("//a[" + _has_class("toplink") + "]")
+_AD_IMAGES = _elements("//img[" + _has_class("em_handle_adv_close") + "]")
+_PROMO_LINKS = _elements("//a[" + _has_class("toplink") + "]")
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ \t\r\n"
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
-_HIDDEN = etree.XPath(
+_HIDDEN = _elements(
     "//*[@hidden or contains(translate(@style, $u, $l), 'display:none')"
     " or contains(translate(@style, $u, $l), 'visibility:hidden')]"
 )
 # The tags of _REMOVED_TAGS are found with root.iter(*tags): an XPath of 30
 # self:: tests on every element cost an eighth of the cleaner's time.
-_COMMENTS_AND_PIS = etree.XPath("//comment() | //processing-instruction()")
-_PARAGRAPHS = etree.XPath("//p | //div[not(descendant::p or descendant::div)]")
-_LINKS = etree.XPath("//a | //img")
-_CLASSED = etree.XPath("//*[@class]")
+_COMMENTS_AND_PIS = _elements("//comment() | //processing-instruction()")
+_PARAGRAPHS = _elements("//p | //div[not(descendant::p or descendant::div)]")
+_LINKS = _elements("//a | //img")
+_CLASSED = _elements("//*[@class]")
 
 # Paragraphs that only advertise the source's app or a brokerage account: short,
 # naming the source with an account or its app, and a call to action (a
 # trailing ">>" or the whole paragraph a link), so news about the source stays.
-_PROMO_TEXT = re.compile(
-    r"东方财富.{0,30}(?:开户|APP|App|app|客户端)|(?:开户|下载).{0,10}东方财富"
-)
+_PROMO_TEXT = re.compile(r"东方财富.{0,30}(?:开户|APP|App|app|客户端)|(?:开户|下载).{0,10}东方财富")
 _PROMO_CALL = (">", "》", "→", "…")
 _PROMO_MAX_CHARS = 80
-_LINK_TEXT = etree.XPath("string(.//a)")
+_LINK_TEXT = cast(Callable[[etree._Element], str], etree.XPath("string(.//a)"))
 
 _CHART_START = "EM_StockImg_Start"
 _CHART_END = "EM_StockImg_End"
@@ -168,10 +178,10 @@ class BodyCleaner:
     def __init__(self, drop: Sequence[str] = ()) -> None:
         if isinstance(drop, str):
             drop = (drop,)
-        selectors: list[CSSSelector] = []
+        selectors: list[_Elements] = []
         for selector in drop:
             try:
-                selectors.append(CSSSelector(selector, translator="html"))
+                selectors.append(cast(_Elements, CSSSelector(selector, translator="html")))
             except (SelectorError, etree.XPathError) as exc:
                 raise ValueError(f"invalid drop selector {selector!r}: {exc}") from exc
         self._drop = tuple(selectors)
@@ -257,16 +267,15 @@ def _parse(html: str) -> lxml.html.HtmlElement:
 
 
 def _build_sanitizer() -> Callable[[str], str]:
-    kwargs = {
-        "tags": set(ALLOWED_TAGS),
-        "clean_content_tags": set(_NH3_CONTENT_TAGS),
-        "attributes": {tag: set(names) for tag, names in _ATTRIBUTES.items()},
-        "allowed_classes": {tag: set(names) for tag, names in _ALLOWED_CLASSES.items()},
-        "url_schemes": set(ALLOWED_URL_SCHEMES),
-        "strip_comments": True,
-        "link_rel": None,
-    }
-    return nh3.Cleaner(**kwargs).clean  # the allowlist is built once
+    return nh3.Cleaner(  # the allowlist is built once
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(_NH3_CONTENT_TAGS),
+        attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()},
+        allowed_classes={tag: set(names) for tag, names in _ALLOWED_CLASSES.items()},
+        url_schemes=set(ALLOWED_URL_SCHEMES),
+        strip_comments=True,
+        link_rel=None,
+    ).clean
 
 
 def _drop_tree(el: etree._Element) -> None:
@@ -354,8 +363,10 @@ def _unwrap_wrappers(root: lxml.html.HtmlElement) -> None:
     for div in reversed(list(root.iter("div"))):
         if div is root or "em_media" in (div.get("class") or "").split():
             continue
-        if len(div) and not (div.text or "").strip(_INDENT) and all(
-            _is_block(child) and not (child.tail or "").strip(_INDENT) for child in div
+        if (
+            len(div)
+            and not (div.text or "").strip(_INDENT)
+            and all(_is_block(child) and not (child.tail or "").strip(_INDENT) for child in div)
         ):
             div.drop_tag()
 
@@ -387,8 +398,7 @@ def _wrap_loose(root: lxml.html.HtmlElement) -> None:
 
     # Tags the sanitizer unwraps would leave their content loose: unwrap them now.
     while unwrapped := [
-        el for el in root
-        if isinstance(el.tag, str) and el.tag not in ALLOWED_TAGS
+        el for el in root if isinstance(el.tag, str) and el.tag not in ALLOWED_TAGS
     ]:
         for el in unwrapped:
             el.drop_tag()
@@ -498,9 +508,7 @@ _URL_ATTRIBUTES: frozenset[str] = frozenset({
     "usemap", "manifest", "icon", "archive", "classid", "profile", "srcset",
 })  # fmt: skip
 _TAG = re.compile(r"<\s*/?\s*([a-zA-Z][^\s/>]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>?", re.S)
-_ATTR = re.compile(
-    r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?", re.S
-)
+_ATTR = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?", re.S)
 _MARKUP_DECLARATION = re.compile(r"<\s*[!?]")
 _LIQUID_OPEN = re.compile(r"\{[{%]")
 

@@ -20,7 +20,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from scrapy.settings import BaseSettings
@@ -132,7 +132,8 @@ class FileDedupStore(DedupStore):
             if on_disk:
                 logger.warning(
                     "Dedup index %s is missing: rebuilding it from %d post files",
-                    self.index_path, len(on_disk),
+                    self.index_path,
+                    len(on_disk),
                 )
         if not ok:
             self._rebuild(on_disk)
@@ -142,7 +143,8 @@ class FileDedupStore(DedupStore):
             # A post written by a process killed before it could index it.
             logger.warning(
                 "Dedup index %s lacks %d mirrored posts: adding them",
-                self.index_path, len(missing),
+                self.index_path,
+                len(missing),
             )
             self._append("".join(f"{code}\tm\n" for code in sorted(missing)))
             self._mirrored |= missing
@@ -163,7 +165,8 @@ class FileDedupStore(DedupStore):
         if stale:
             logger.info(
                 "Removed %d temporary files left in %s by a crawl that was killed",
-                len(stale), folder,
+                len(stale),
+                folder,
             )
 
     def _cut_partial_line(self) -> None:
@@ -183,7 +186,9 @@ class FileDedupStore(DedupStore):
             return
         logger.warning(
             "Dedup index %s ended in half a line (%r), from a crawl killed while writing it: "
-            "cut it off", self.index_path, data[end:][:80],
+            "cut it off",
+            self.index_path,
+            data[end:][:80],
         )
 
     def _scan_posts(self) -> Iterator[str]:
@@ -220,7 +225,8 @@ class FileDedupStore(DedupStore):
     def _damaged(self, line: str) -> bool:
         logger.warning(
             "Dedup index %s is damaged (line %r): rebuilding it from the post files",
-            self.index_path, line[:80],
+            self.index_path,
+            line[:80],
         )
         return False
 
@@ -242,10 +248,8 @@ class FileDedupStore(DedupStore):
                 while view:
                     view = view[os.write(fd, view) :]
             except OSError as e:
-                try:
+                with suppress(OSError):
                     os.ftruncate(fd, start)
-                except OSError:
-                    pass
                 raise OSError(e.errno, e.strerror, str(self.index_path)) from e
             self._offset = start + len(data)
         finally:
@@ -311,7 +315,9 @@ class FileDedupStore(DedupStore):
             except OSError as e:  # only a refetch is lost: not worth stopping for
                 logger.warning(
                     "Cannot record dropped article %s in %s: %s",
-                    info_code, e.filename or self.index_path, e.strerror or e,
+                    info_code,
+                    e.filename or self.index_path,
+                    e.strerror or e,
                 )
             self._dropped[info_code] = (now, by)
         self.release(info_code)
@@ -349,7 +355,9 @@ class FileDedupStore(DedupStore):
             (self.state / "walked" / feed).touch()
             marker.unlink(missing_ok=True)
         except OSError as e:
-            logger.warning("Cannot mark the walk of feed %s done in %s: %s", feed, marker, e.strerror)
+            logger.warning(
+                "Cannot mark the walk of feed %s done in %s: %s", feed, marker, e.strerror
+            )
 
     def close(self) -> None:
         self._lock_file.close()

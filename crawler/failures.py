@@ -28,6 +28,7 @@ import ssl
 from collections.abc import Iterator
 
 from OpenSSL.SSL import Error as OpenSSLError  # pyOpenSSL: Scrapy's TLS
+from scrapy import Request
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -40,9 +41,11 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import error as tx
 from twisted.python.failure import Failure
-from twisted.web.http import _DataLoss
+
+from crawler.compat import TwistedDataLoss
 
 # Checked in this order on the exception and on each exception inside it.
+# fmt: off
 _KINDS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
     # Scrapy's HTTP handler cancels a download itself only past DOWNLOAD_MAXSIZE
     # (its timeout is a DownloadTimeoutError).
@@ -50,12 +53,13 @@ _KINDS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
     ("timeout", (DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError, TimeoutError)),
     ("dns", (CannotResolveHostError, tx.DNSLookupError)),
     ("refused", (DownloadConnectionRefusedError, tx.ConnectionRefusedError,
-                 ConnectionRefusedError)),  # fmt: skip
+                 ConnectionRefusedError)),
     ("tls", (OpenSSLError, ssl.SSLError, tx.CertificateError, tx.SSLError)),
-    ("dataloss", (ResponseDataLossError, _DataLoss)),
+    ("dataloss", (ResponseDataLossError, TwistedDataLoss)),
     ("reset", (tx.ConnectionLost, tx.ConnectionDone, tx.ConnectionAborted,
-               ConnectionResetError, ConnectionAbortedError, BrokenPipeError)),  # fmt: skip
+               ConnectionResetError, ConnectionAbortedError, BrokenPipeError)),
 )
+# fmt: on
 
 # What each kind means, in a few words (cause()).
 _WORDS = {
@@ -70,9 +74,16 @@ _WORDS = {
 }
 
 
-def _inside(exc: BaseException, depth: int = 0) -> Iterator[BaseException]:
+def failed_request(failure: Failure) -> Request:
+    """The request of the failure an errback is given: Scrapy sets it as
+    ``failure.request``, an attribute Twisted's Failure does not declare."""
+    request: Request = failure.request  # type: ignore[attr-defined]
+    return request
+
+
+def _inside(exc: BaseException | None, depth: int = 0) -> Iterator[BaseException]:
     """``exc`` and the exceptions it wraps: Python's cause and Twisted's ``reasons``."""
-    if depth > 5:
+    if exc is None or depth > 5:
         return
     yield exc
     inner = exc.__cause__ or exc.__context__
@@ -83,7 +94,7 @@ def _inside(exc: BaseException, depth: int = 0) -> Iterator[BaseException]:
             yield from _inside(reason.value, depth + 1)
 
 
-def _cause(failure: Failure) -> tuple[str, BaseException]:
+def _cause(failure: Failure) -> tuple[str, BaseException | None]:
     """The kind of the failure and the exception that decided it."""
     found = list(_inside(failure.value))
     for kind, types in _KINDS:
@@ -95,7 +106,7 @@ def _cause(failure: Failure) -> tuple[str, BaseException]:
 
 def error_kind(failure: Failure) -> str:
     """The stable name of what made a request fail (see the module's table)."""
-    if failure.check(HttpError):
+    if isinstance(failure.value, HttpError):
         return f"http_{failure.value.response.status}"
     if failure.check(IgnoreRequest):
         # One that says why (the fleet's lost Redis: redis_unavailable) names itself.
@@ -105,7 +116,7 @@ def error_kind(failure: Failure) -> str:
 
 def describe(failure: Failure) -> str:
     """A log line's account of a failed request: its kind and what was said."""
-    if failure.check(HttpError):
+    if isinstance(failure.value, HttpError):
         return f"HTTP {failure.value.response.status}"
     if failure.check(IgnoreRequest):
         return f"ignored ({failure.getErrorMessage()})"
@@ -120,7 +131,7 @@ def cause(failure: Failure) -> str:
     """What made the request fail, in a few words with its kind, for a summary."""
     kind = error_kind(failure)
     if kind.startswith("http_"):
-        return f"HTTP {kind[len('http_'):]}"
+        return f"HTTP {kind[len('http_') :]}"
     words = _WORDS.get(kind)
     if words is None:
         return describe(failure)

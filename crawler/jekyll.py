@@ -25,17 +25,24 @@ import hashlib
 import json
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import yaml
 
 from crawler.archive import CATEGORY_DIR, TAG_SUFFIX, write_atomic, yaml_plain, yaml_string
 from crawler.dedup import STATE_DIR
+
+if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11's
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +117,10 @@ class JekyllSite:
     """The site files of the mirror in ``root``."""
 
     def __init__(
-        self, root: str | os.PathLike[str], title: str, description: str = "",
+        self,
+        root: str | os.PathLike[str],
+        title: str,
+        description: str = "",
         base_url: str = "",
     ):
         self.root = Path(root)
@@ -155,7 +165,8 @@ class JekyllSite:
                 report.kept.append(name)
                 logger.info(
                     "Kept site file %s: it was edited, so the shipped version is not "
-                    "installed (delete the file to get it)", path,
+                    "installed (delete the file to get it)",
+                    path,
                 )
                 continue
             write_atomic(path, shipped.decode("utf-8"))
@@ -167,7 +178,9 @@ class JekyllSite:
         if report.installed or report.updated:
             logger.info(
                 "Installed the site's files in %s: %d new, %d updated",
-                self.root, len(report.installed), len(report.updated),
+                self.root,
+                len(report.installed),
+                len(report.updated),
             )
         self.installed = report
         return report
@@ -192,7 +205,9 @@ class JekyllSite:
                 self._feeds.add(page.stem)
                 continue
             title = _front_matter(page).get("title")
-            outlet = str(title)[: -len(TAG_SUFFIX)] if str(title).endswith(TAG_SUFFIX) else page.stem
+            outlet = (
+                str(title)[: -len(TAG_SUFFIX)] if str(title).endswith(TAG_SUFFIX) else page.stem
+            )
             written += self.add_feed(page.stem, outlet)
         return written
 
@@ -216,7 +231,9 @@ class JekyllSite:
 def _front_matter(path: Path) -> dict:
     try:
         text = path.read_text("utf-8")
-        meta = yaml.safe_load(text[4 : text.index("\n---\n", 3)]) if text.startswith("---\n") else None
+        meta = (
+            yaml.safe_load(text[4 : text.index("\n---\n", 3)]) if text.startswith("---\n") else None
+        )
     except (OSError, ValueError, yaml.YAMLError):
         return {}
     return meta if isinstance(meta, dict) else {}

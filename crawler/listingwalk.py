@@ -52,7 +52,7 @@ class PageTemplate:
         a, b = _NUMBERS.split(url), _NUMBERS.split(next_url)
         if len(a) != len(b):
             return None
-        differ = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
         if len(differ) != 1 or differ[0] % 2 == 0:  # odd indices hold the numbers
             return None
         slot = differ[0]

@@ -129,7 +129,8 @@ class RunLock:
             self.took_over = previous
             logger.warning(
                 "Taking over the run lock %s left by %s, which ended without releasing it",
-                self.path, previous.describe(),
+                self.path,
+                previous.describe(),
             )
         me = Holder(
             os.getpid(), socket.gethostname(), command or command_line(),

@@ -20,14 +20,18 @@ unknown feed, a read-only folder) writes no log file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from logging.handlers import MemoryHandler, RotatingFileHandler
 from pathlib import Path
+from typing import TypeVar
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from crawler.dedup import STATE_DIR
+
+_H = TypeVar("_H", bound=logging.Handler)
 
 LOGS_DIR = "logs"
 LOG_NAME = "crawl.log"
@@ -76,7 +80,7 @@ class EarlyRecords(MemoryHandler):
     def __init__(self) -> None:
         super().__init__(capacity=100_000, flushLevel=logging.CRITICAL + 1)
 
-    def shouldFlush(self, record: logging.LogRecord) -> bool:  # noqa: N802 - logging's name
+    def shouldFlush(self, record: logging.LogRecord) -> bool:
         return False  # kept until start_log_file() hands them over (or the process ends)
 
 
@@ -84,18 +88,15 @@ class MirrorLogFile(RotatingFileHandler):
     """The mirror's log file: a write that fails (disk full, a file size
     limit) is said once, in one line, and the crawl goes on without the file."""
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+    def handleError(self, record: logging.LogRecord) -> None:
         logging.root.removeHandler(self)
         error = sys.exc_info()[1]
         print(
-            f"warning: cannot write the log file {self.baseFilename}: {error}; "
-            "going on without it",
+            f"warning: cannot write the log file {self.baseFilename}: {error}; going on without it",
             file=sys.stderr,
         )
-        try:
+        with contextlib.suppress(OSError):
             self.close()
-        except OSError:
-            pass
 
 
 def start_log_file(settings: BaseSettings) -> None:
@@ -126,5 +127,5 @@ def start_log_file(settings: BaseSettings) -> None:
     logging.root.addHandler(handler)
 
 
-def _find(kind: type[logging.Handler]) -> logging.Handler | None:
+def _find(kind: type[_H]) -> _H | None:
     return next((h for h in logging.root.handlers if isinstance(h, kind)), None)

@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 from crawler.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, Post, render
 from crawler.catalog import ARTICLE_FIELDS, Feed
 from crawler.dedup import DedupStore
+from crawler.failures import describe, failed_request
 from crawler.fields import article_source, blame, record_source
 from crawler.items import Article
 from crawler.listings import Entry, ListingError, Page
@@ -35,7 +36,7 @@ from crawler.middlewares.encoding import declared_encoding
 from crawler.pipelines.clean import CleanPipeline
 from crawler.pipelines.validate import FilteredOut, ValidatePipeline
 from crawler.pipelines.write import post_of
-from crawler.spiders.feed import FeedSpider, describe
+from crawler.spiders.feed import FeedSpider
 
 MAX_ARTICLES = 5  # articles tried when the first ones are other outlets' (``outlets``)
 SHOWN_CODES = 5
@@ -70,7 +71,7 @@ class NullStore(DedupStore):
     def release(self, info_code: str) -> None:
         pass
 
-    def forget_drop(self, info_code: str) -> None:
+    def forget_drop(self, info_code: str, feed: str = "") -> None:
         pass
 
     def commit(self, info_code: str, write: Callable[[], Path]) -> Path | None:
@@ -92,7 +93,9 @@ def encoding_of(response: Response, feed: Feed) -> str:
     if feed.encoding:
         return f"encoding {response.encoding} (the feed's 'encoding')"
     declared = declared_encoding(response)
-    return f"encoding {response.encoding} ({f'declared {declared}' if declared else 'not declared'})"
+    return (
+        f"encoding {response.encoding} ({f'declared {declared}' if declared else 'not declared'})"
+    )
 
 
 def shown(value: str, width: int = 70) -> str:
@@ -175,8 +178,7 @@ class ProbeReport:
             )
         if last.filtered:
             return (
-                f"the first {len(self.articles)} articles are not of outlets "
-                f"{sorted(feed.outlets)}"
+                f"the first {len(self.articles)} articles are not of outlets {sorted(feed.outlets)}"
             )
         if last.post is None:
             return f"article {code} gave no post"
@@ -193,8 +195,10 @@ class ProbeReport:
         for probe in self.articles:
             yield from self.article_lines(probe)
         problem = self.problem
-        yield f"FAILED: {problem}" if problem else (
-            f"OK: feed {feed.name} yields articles; nothing was written or remembered"
+        yield (
+            f"FAILED: {problem}"
+            if problem
+            else (f"OK: feed {feed.name} yields articles; nothing was written or remembered")
         )
 
     def listing_lines(self, listing: ListingProbe) -> Iterator[str]:
@@ -222,9 +226,11 @@ class ProbeReport:
         if not page.entries:
             yield f"  no article: {listing.culprit}"
             return
-        yield "  first infoCodes: " + ", ".join(
-            e.info_code for e in page.entries[:SHOWN_CODES]
-        ) + (", …" if len(page.entries) > SHOWN_CODES else "")
+        yield (
+            "  first infoCodes: "
+            + ", ".join(e.info_code for e in page.entries[:SHOWN_CODES])
+            + (", …" if len(page.entries) > SHOWN_CODES else "")
+        )
         outlets = Counter(e.fields["outlet"] for e in page.entries if "outlet" in e.fields)
         if outlets:
             yield "  outlets: " + ", ".join(f"{o} {n}" for o, n in outlets.most_common())
@@ -281,7 +287,8 @@ class ProbeReport:
             raw = probe.fields.get("body") or ""
             cleaned = probe.item.body if probe.item is not None else None
             after = (
-                f"; {len(cleaned)} after cleaning" if cleaned is not None
+                f"; {len(cleaned)} after cleaning"
+                if cleaned is not None
                 else ("" if not raw else "; not cleaned (stopped before cleaning)")
             )
             if not own:
@@ -299,7 +306,8 @@ class ProbeReport:
     def post_lines(self, post: Post) -> Iterator[str]:
         path = self.root / POSTS_DIR / post.filename
         known = [
-            folder for folder in (POSTS_DIR, OLD_POSTS_DIR)
+            folder
+            for folder in (POSTS_DIR, OLD_POSTS_DIR)
             if (self.root / folder / post.filename).exists()
         ]
         note = f" (already in {known[0]}/: a crawl skips it)" if known else ""
@@ -314,9 +322,7 @@ class ProbeReport:
 
 
 def kind_of(feed: Feed) -> str:
-    listing = (
-        f"list API ({feed.list_records!r} records)" if feed.list_api else "HTML listing"
-    )
+    listing = f"list API ({feed.list_records!r} records)" if feed.list_api else "HTML listing"
     article = "content API" if feed.api else "share pages"
     outlet = "outlet auto" if feed.auto_outlet else f"outlet {feed.outlet}"
     outlets = f", only outlets {sorted(feed.outlets)}" if feed.outlets else ""
@@ -358,11 +364,15 @@ class ProbeSpider(FeedSpider):
         if self.start_urls_left and not any(x.wanted for x in self.report.listings):
             yield self.listing_request(self.start_urls_left.pop(0), 1)
 
-    def parse_listing(self, response: Response, page: int) -> Iterator[Request]:
+    def parse_listing(
+        self, response: Response, page: int, walk: int | None = None
+    ) -> Iterator[Request]:
         yield from self.read_listing(response, page)
         yield from self.next_listing()
 
-    def read_listing(self, response: Response, page: int) -> Iterator[Request]:
+    def read_listing(
+        self, response: Response, page: int, walk: int | None = None
+    ) -> Iterator[Request]:
         listing = ListingProbe(response.url, response.status)
         self.report.listings.append(listing)
         listing.fetched = (
@@ -386,13 +396,13 @@ class ProbeSpider(FeedSpider):
             yield self.article_request(self.candidates.pop(0))
 
     def listing_failed(self, failure: Failure) -> list[Request] | None:
-        self.report.listings.append(ListingProbe(failure.request.url, error=describe(failure)))
+        self.report.listings.append(
+            ListingProbe(failed_request(failure).url, error=describe(failure))
+        )
         super().listing_failed(failure)  # logged and counted; a probe walks no further
         return list(self.next_listing())
 
-    def parse_article(
-        self, response: Response, entry: Entry, share_url: str
-    ) -> Iterator[Article]:
+    def parse_article(self, response: Response, entry: Entry, share_url: str) -> Iterator[Article]:
         probe = ArticleProbe(entry, response.url, share_url)
         probe.fetched = (
             f"HTTP {response.status}, {len(response.body)} bytes, "
@@ -408,9 +418,9 @@ class ProbeSpider(FeedSpider):
             yield item
 
     def article_failed(self, failure: Failure) -> None:
-        request = failure.request
+        request = failed_request(failure)
         probe = ArticleProbe(request.cb_kwargs["entry"], request.url, error=describe(failure))
-        if failure.check(HttpError):
+        if isinstance(failure.value, HttpError):
             probe.fetched = f"HTTP {failure.value.response.status}"
         self.report.articles.append(probe)
         super().article_failed(failure)

@@ -15,6 +15,7 @@ same definition of the format the crawler writes with.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
@@ -73,8 +74,10 @@ class ArchiveReader:
         for bound in (since, until):
             if bound is not None and bound.utcoffset() is None:
                 raise ValueError(f"since/until must be aware datetimes, not {bound!r}")
-        categories = {category} if isinstance(category, str) else (
-            None if category is None else set(category)
+        categories = (
+            {category}
+            if isinstance(category, str)
+            else (None if category is None else set(category))
         )
         first = (since.astimezone(timezone.utc) - _MARGIN).date() if since else None
         last = (until.astimezone(timezone.utc) + _MARGIN).date() if until else None
@@ -112,10 +115,8 @@ def as_record(post: Post, root: str | os.PathLike[str] | None = None) -> dict[st
     if post.path is not None:
         path = post.path.as_posix()
         if root is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 path = post.path.relative_to(root).as_posix()
-            except ValueError:
-                pass
     record = {
         "infoCode": post.info_code,
         "title": post.title,

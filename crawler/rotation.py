@@ -63,7 +63,9 @@ class RotationResult:
             f"{OLD_POSTS_DIR}/ (dated before {self.cutoff}), {self.kept} stay in {POSTS_DIR}/"
         )
         if self.removed_duplicates:
-            text += f"; {plural(self.removed_duplicates, 'left-over copy', 'left-over copies')} removed"
+            text += (
+                f"; {plural(self.removed_duplicates, 'left-over copy', 'left-over copies')} removed"
+            )
         if self.conflicts:
             text += f"; {plural(self.conflicts, 'post')} in both folders differ, kept both"
         return text
@@ -148,4 +150,3 @@ class Rotation:
             return
         os.rename(src, dst)
         result.moved += 1
-

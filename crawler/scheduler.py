@@ -28,7 +28,6 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType
@@ -139,9 +138,12 @@ class Scheduler:
         names, skipped = self.backoff.plan(wanted or [])
         for name, entry in skipped.items():
             logger.info(
-                "Run %d: feed %s sits this run out "
-                "(failed %s in a row: %s; %d more to sit out)",
-                n, name, plural(entry["failures"], "run"), entry.get("error", ""), entry["skip"],
+                "Run %d: feed %s sits this run out (failed %s in a row: %s; %d more to sit out)",
+                n,
+                name,
+                plural(entry["failures"], "run"),
+                entry.get("error", ""),
+                entry["skip"],
             )
         if wanted is not None and not names:
             logger.warning("Run %d: every feed is backing off; nothing to crawl", n)
@@ -179,7 +181,10 @@ class Scheduler:
         failed = [name for name, f in (record or {}).get("feeds", {}).items() if f.get("failed")]
         logger.info(
             "Run %d finished in %.1f s: status %d, %s%s",
-            n, time.monotonic() - started, status, plural(new, "new post"),
+            n,
+            time.monotonic() - started,
+            status,
+            plural(new, "new post"),
             f", failed: {', '.join(failed)}" if failed else "",
         )
         if record is None:
@@ -198,4 +203,3 @@ def _human(seconds: float) -> str:
 def child_command(args: list[str]) -> list[str]:
     """``scrapy <args>`` run with this Python."""
     return [sys.executable, "-m", "scrapy", *args]
-

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 READINGS = ("character", "phrase")
 DEFAULT_READING = "character"
@@ -24,7 +25,7 @@ _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @lru_cache(maxsize=1)
-def _xpinyin():  # type: ignore[no-untyped-def]
+def _xpinyin() -> Any:  # xpinyin.Pinyin, untyped
     from xpinyin import Pinyin
 
     return Pinyin()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import sys
 
 from scrapy import Spider
@@ -50,7 +51,5 @@ class CatalogSpiderLoader:
     def list(self) -> list[str]:
         return list(self._spiders)
 
-    def find_by_request(self, request: Request) -> list[str]:
-        return [
-            name for name, cls in self._spiders.items() if cls.handles_request(request)
-        ]
+    def find_by_request(self, request: Request) -> builtins.list[str]:  # list: the method
+        return [name for name, cls in self._spiders.items() if cls.handles_request(request)]

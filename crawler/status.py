@@ -196,7 +196,8 @@ class MirrorStatus:
             h.problem = True
             usual = (
                 f"; its longest lull this week was {_span(h.longest_lull)}"
-                if h.longest_lull else ""
+                if h.longest_lull
+                else ""
             )
             h.flags.append(
                 f"QUIET: nothing new for {_span(silence)}"

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import lxml.etree
 import lxml.html
@@ -41,7 +42,13 @@ from crawler.archive import (
 from crawler.cleaning import is_safe
 from crawler.reader import FOLDERS
 
-__all__ = ["MARKDOWN_BLOCK_TAGS", "MirrorVerifier", "Problem", "markdown_outside_html", "check_post"]
+__all__ = [
+    "MARKDOWN_BLOCK_TAGS",
+    "MirrorVerifier",
+    "Problem",
+    "check_post",
+    "markdown_outside_html",
+]
 
 #: Tags kramdown (Jekyll's Markdown) takes as raw HTML blocks when a line
 #: starts with them: what is inside is left alone, what is outside is Markdown.
@@ -77,7 +84,8 @@ def markdown_outside_html(body: str) -> str | None:
     if not _MARKDOWN_MARKUP.search(body):
         return None
     try:
-        nodes = lxml.html.fragments_fromstring(body)
+        # A list of text and elements (lxml-stubs has it return one element).
+        nodes = cast("list[str | lxml.html.HtmlElement]", lxml.html.fragments_fromstring(body))
     except (ValueError, lxml.etree.ParserError):
         return body[:60]
     loose: list[str] = []
@@ -152,11 +160,10 @@ def check_post(path: Path, folder: str) -> FileResult:
 
 def _first_difference(expected: str, text: str) -> str:
     want, have = expected.split("\n"), text.split("\n")
-    for number, (a, b) in enumerate(zip(want, have), 1):
+    for number, (a, b) in enumerate(zip(want, have, strict=False), 1):
         if a != b:
             return (
-                f"line {number} is not in the archive format: "
-                f"{_short(b)!r}, expected {_short(a)!r}"
+                f"line {number} is not in the archive format: {_short(b)!r}, expected {_short(a)!r}"
             )
     if len(have) > len(want):
         return f"{len(have) - len(want)} line(s) after the back-links (no newline at the end)"
@@ -256,9 +263,9 @@ class MirrorVerifier:
         if meta.get("layout") != "category":
             problems.append(Problem(rel, f"layout is {meta.get('layout')!r}, not 'category'"))
         if str(meta.get("category")) != category:
-            problems.append(
-                Problem(rel, f"category is {meta.get('category')!r}, not {category!r}")
-            )
+            problems.append(Problem(rel, f"category is {meta.get('category')!r}, not {category!r}"))
         if not str(meta.get("title", "")).endswith(TAG_SUFFIX):
-            problems.append(Problem(rel, f"title {meta.get('title')!r} is not '<outlet>{TAG_SUFFIX}'"))
+            problems.append(
+                Problem(rel, f"title {meta.get('title')!r} is not '<outlet>{TAG_SUFFIX}'")
+            )
         return problems

@@ -45,8 +45,10 @@ class Mirror:
     def scrapy(self, *args: str, timeout: float = 180) -> Result:
         return run_scrapy(
             *args,
-            "-s", f"MIRROR_DIR={self.dir}",
-            "-s", f"NEWS_FEEDS_FILE={self.catalog_path}",
+            "-s",
+            f"MIRROR_DIR={self.dir}",
+            "-s",
+            f"NEWS_FEEDS_FILE={self.catalog_path}",
             *FAST,
             cwd=self.root,
             timeout=timeout,
@@ -56,9 +58,7 @@ class Mirror:
         """The post files in ``folder``; by default every post mirrored, in
         ``_posts/`` or, rotated (SPEC §3.4), in ``old_post/``."""
         folders = [folder] if folder else [OLD_POSTS_DIR, POSTS_DIR]
-        return {
-            p.name: p for f in folders for p in sorted((self.dir / f).glob("*.md"))
-        }
+        return {p.name: p for f in folders for p in sorted((self.dir / f).glob("*.md"))}
 
     def read(self, path: Path) -> Post:
         return parse(path.read_text("utf-8"), str(path))

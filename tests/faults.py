@@ -512,9 +512,7 @@ def hostile_trial(workdir: Path, replica: ReplicaProcess) -> HostileReport:
     report.exit_code = result.returncode
     log = result.output
     report.tracebacks = log.count("Traceback")
-    complaints = [
-        line for line in log.splitlines() if " WARNING: " in line or " ERROR: " in line
-    ]
+    complaints = [line for line in log.splitlines() if " WARNING: " in line or " ERROR: " in line]
     details: dict[str, list[str]] = {}
     posts: dict[str, str] = {}
     for path in sorted((mirror / POSTS_DIR).glob("*.md")):

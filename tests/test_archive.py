@@ -49,8 +49,12 @@ HOSTILE_TITLES = [
 @pytest.mark.parametrize("title", HOSTILE_TITLES)
 def test_hostile_titles_round_trip_through_a_yaml_parser(title):
     post = Post(
-        info_code="X1", title=title, date=datetime(2024, 5, 6, 7, 8, 9, tzinfo=TZ),
-        category="kunmingribao", outlet="昆明日报", body="<p>x</p>",
+        info_code="X1",
+        title=title,
+        date=datetime(2024, 5, 6, 7, 8, 9, tzinfo=TZ),
+        category="kunmingribao",
+        outlet="昆明日报",
+        body="<p>x</p>",
         share_url="http://example.com/a?infoCode=X1",
     )
     text = render(post, "//m.example")
@@ -58,7 +62,7 @@ def test_hostile_titles_round_trip_through_a_yaml_parser(title):
     meta = yaml.safe_load(front)
     assert meta["title"] == title
     assert set(meta) == {"layout", "title", "date", "categories", "tags"}
-    assert text.count("\n---\n") >= 1 and text.startswith("---\nlayout: post\ntitle: \"")
+    assert text.count("\n---\n") >= 1 and text.startswith('---\nlayout: post\ntitle: "')
     back = parse(text, "2024-05-06-X1.md")
     assert back == post
 
@@ -66,8 +70,13 @@ def test_hostile_titles_round_trip_through_a_yaml_parser(title):
 @pytest.mark.parametrize("outlet", ["昆明日报", "a: b", "#hash", "[x](javascript:alert(1))", "yes"])
 def test_hostile_outlets_stay_in_their_fields(outlet):
     post = Post(
-        info_code="X2", title="t", date=datetime(2024, 5, 6, tzinfo=TZ), category="c",
-        outlet=outlet, body="<p>x</p>", share_url="http://e/x",
+        info_code="X2",
+        title="t",
+        date=datetime(2024, 5, 6, tzinfo=TZ),
+        category="c",
+        outlet=outlet,
+        body="<p>x</p>",
+        share_url="http://e/x",
     )
     text = render(post, "")
     assert parse(text, "2024-05-06-X2.md") == post
@@ -77,7 +86,7 @@ def test_hostile_outlets_stay_in_their_fields(outlet):
 
 
 def test_parse_rejects_what_is_not_a_post():
-    with pytest.raises(FormatError, match="bad.md: no front matter"):
+    with pytest.raises(FormatError, match=r"bad\.md: no front matter"):
         parse("hello", "bad.md")
     with pytest.raises(FormatError, match="lacks 'title'"):
         parse("---\nlayout: post\n---\nx", "x.md")

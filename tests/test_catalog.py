@@ -34,7 +34,9 @@ def test_shipped_catalog_is_the_real_source():
     regional = feeds["regional"]
     assert regional.list_api == "http://183.136.162.242/web/webapi?type=45&count=100&newsid=1"
     assert regional.auto_outlet and regional.list_records == "nodeList"
-    assert regional.list_fields["infoCode"] == "infocode" and regional.list_fields["outlet"] == "from"
+    assert (
+        regional.list_fields["infoCode"] == "infocode" and regional.list_fields["outlet"] == "from"
+    )
     for market in ("37", "38", "39"):
         feed = feeds[f"market{market}"]
         assert feed.list_api == (
@@ -93,10 +95,26 @@ GOOD = {"outlet": "昆明日报", "start_urls": ["http://h/c.html"]}
         ({**GOOD, "article": {"title": "h1[["}}, "article.title", "not a valid CSS"),
         ({**GOOD, "start_urls": ["ftp://h/"]}, "start_urls", "not an http(s) URL"),
         ({"outlet": "x", "list_api": "http://h/l?p={pg}"}, "list_api", "no placeholder but"),
-        ({"outlet": "x", "list_api": "http://h/l", "share_url": "http://h/s?id={infoCode}",
-          "post": "daily"}, "post", "must be one of outlet, rolling"),
-        ({"outlet": "auto", "list_api": "http://h/l", "share_url": "http://h/s?id={infoCode}",
-          "post": "rolling"}, "post", "one outlet, not 'auto'"),
+        (
+            {
+                "outlet": "x",
+                "list_api": "http://h/l",
+                "share_url": "http://h/s?id={infoCode}",
+                "post": "daily",
+            },
+            "post",
+            "must be one of outlet, rolling",
+        ),
+        (
+            {
+                "outlet": "auto",
+                "list_api": "http://h/l",
+                "share_url": "http://h/s?id={infoCode}",
+                "post": "rolling",
+            },
+            "post",
+            "one outlet, not 'auto'",
+        ),
         ({**GOOD, "post": "rolling"}, "post", "reads a 'list_api'"),
         ({"outlet": "x", "list_api": "http://h/l?p={page}"}, "share_url", "needs 'share_url'"),
     ],

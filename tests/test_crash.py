@@ -28,7 +28,10 @@ def test_crawlall_killed_at_20_points_loses_no_post_and_writes_none_twice(tmp_pa
     assert report.posts_expected >= 500, facts  # several hundred articles
     assert report.failures() == [], facts
     assert (report.posts_lost, report.duplicates, report.rewritten, report.torn_files) == (
-        0, 0, 0, 0,
+        0,
+        0,
+        0,
+        0,
     ), facts
 
 
@@ -55,7 +58,7 @@ def test_temporary_files_of_a_killed_writer_go_at_the_next_start_and_live_ones_s
     stale = posts / f".2024-01-01-NWKMRB00000001.md.{host}-{dead}.k3j2h1g0.tmp"
     live = posts / f".2024-01-01-NWKMRB00000002.md.{writer_id()}.a1b2c3d4.tmp"  # this process
     for path in (stale, live):
-        path.write_text("---\nlayout: post\ntitle: \"half", "utf-8")
+        path.write_text('---\nlayout: post\ntitle: "half', "utf-8")
     result = mirror.scrapy("crawl", "kunmingribao")
     assert result.returncode == 0, result.output[-3000:]
     assert not stale.exists() and live.exists()

@@ -156,9 +156,11 @@ def test_recrawl_with_nothing_new_reads_only_the_first_listing_page(clean_replic
     result = mirror.scrapy("crawl", "kunmingribao")
     assert result.returncode == 0, result.output
     stats = clean_replica.stats()
-    assert sorted(k for k in stats["by_path"] if "NewsShare" in k) == sorted(
-        f"/html_News/NewsShare.html?infoCode={code}" for code in new
-    ) or stats["by_kind"]["share"] == 3
+    assert (
+        sorted(k for k in stats["by_path"] if "NewsShare" in k)
+        == sorted(f"/html_News/NewsShare.html?infoCode={code}" for code in new)
+        or stats["by_kind"]["share"] == 3
+    )
     assert stats["by_kind"]["listing"] == 2  # page 1 (new), page 2 (nothing new): stop
     assert {c for c in new} <= {n.split("-", 3)[3][:-3] for n in mirror.posts()}
 
@@ -174,12 +176,12 @@ def test_a_new_feed_backfills_past_what_other_feeds_mirrored(clean_replica, mirr
     clean_replica.reset()
     result = mirror.scrapy("crawl", "qujingribao")
     assert result.returncode == 0, result.output
-    qujing = [mirror.read(p) for p in mirror.posts().values() if mirror.read(p).outlet == "曲靖日报"]
+    qujing = [
+        mirror.read(p) for p in mirror.posts().values() if mirror.read(p).outlet == "曲靖日报"
+    ]
     assert len(qujing) == 8, "every 曲靖日报 article, those beyond the aggregate's pages too"
     assert {p.info_code for p in qujing} - aggregate, "some only the cut feed could reach"
-    assert "Feed qujingribao: its first listing walk; paging on past known pages" in (
-        result.stderr
-    )
+    assert "Feed qujingribao: its first listing walk; paging on past known pages" in (result.stderr)
     assert "cut short" not in result.stderr, "nothing was cut short: it is the first walk"
     walked = clean_replica.stats()["by_kind"]["list_api"]
     assert walked >= 4
@@ -238,8 +240,9 @@ def test_crawl_of_an_unknown_feed_names_the_catalogs_feeds(replica, mirror_facto
     result = mirror.scrapy("crawl", "nosuch")
     assert result.returncode == 2, result.output
     assert "Traceback" not in result.output and "KeyError" not in result.output
-    assert "error: unknown feed: nosuch; the catalog has: kunmingribao, yunnanwang" in (
-        result.stderr.splitlines()[-1]
+    assert (
+        "error: unknown feed: nosuch; the catalog has: kunmingribao, yunnanwang"
+        in (result.stderr.splitlines()[-1])
     )
     assert not (mirror.dir / ".mirror" / "runs.jsonl").exists()
 
@@ -252,7 +255,8 @@ def test_a_fixed_selector_brings_its_dropped_articles_back_on_the_next_run(
     first = mirror.scrapy("crawlall")
     assert first.returncode == 1, first.output  # every article dropped as missing_title
     assert re.search(
-        r"kunmingribao: 0 new, \d+ known, (\d+ held back \(.*?\), )?40 dropped \(missing_title 40\)",
+        r"kunmingribao: 0 new, \d+ known, (\d+ held back \(.*?\), )?"
+        r"40 dropped \(missing_title 40\)",
         first.stdout,
     ), first.stdout  # (an article on two pages is met again after its drop)
     assert mirror.posts() == {}

@@ -66,8 +66,16 @@ def test_dates_with_words_around_them(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "not a date", "12:30", "2022-13-45 99:99", "今天", "发布时间：今天 14:00",
-     "时间：2026-11-31 14:00", "浏览次数：12345"],
+    [
+        "",
+        "not a date",
+        "12:30",
+        "2022-13-45 99:99",
+        "今天",
+        "发布时间：今天 14:00",
+        "时间：2026-11-31 14:00",
+        "浏览次数：12345",
+    ],
 )
 def test_not_dates(text):
     with pytest.raises(ValueError):

@@ -33,6 +33,7 @@ def test_second_store_sees_the_first_ones_posts_and_does_not_write_twice(tmp_pat
         def write() -> Path:
             writes.append(name)
             return write_post(tmp_path, "_posts", f"2024-01-01-{name}.md")
+
         return write
 
     assert one.commit("C3", writer("C3"))

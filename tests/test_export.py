@@ -56,7 +56,14 @@ def test_export_writes_every_post_as_one_json_line(crawled):
         post = read(path)
         assert record == as_record(post, crawled.dir)
         assert set(record) == {
-            "infoCode", "title", "date", "category", "outlet", "body", "share_url", "path"
+            "infoCode",
+            "title",
+            "date",
+            "category",
+            "outlet",
+            "body",
+            "share_url",
+            "path",
         }
         assert datetime.fromisoformat(record["date"]) == post.date
         assert path.name.startswith(record["date"][:10]) and record["infoCode"] in path.name
@@ -71,8 +78,13 @@ def test_export_filters_like_the_reader_and_writes_a_file(crawled, tmp_path):
     out = tmp_path / "out" / "ccwb.jsonl"
     out.parent.mkdir()
     result = export(
-        crawled.dir, "-o", str(out), "--category", "chunchengwanbao",
-        "--since", middle.strftime("%Y-%m-%dT%H:%M:%S"),
+        crawled.dir,
+        "-o",
+        str(out),
+        "--category",
+        "chunchengwanbao",
+        "--since",
+        middle.strftime("%Y-%m-%dT%H:%M:%S"),
     )
     assert result.returncode == 0, result.output
     assert result.stdout == ""
@@ -84,13 +96,15 @@ def test_export_filters_like_the_reader_and_writes_a_file(crawled, tmp_path):
     day = middle.astimezone(TZ).date()
     whole = export(crawled.dir, "--since", str(day), "--until", str(day), "--folder", "posts")
     want = [
-        p.info_code for p in ArchiveReader(crawled.dir).posts(folders=[POSTS_DIR])
+        p.info_code
+        for p in ArchiveReader(crawled.dir).posts(folders=[POSTS_DIR])
         if p.date.astimezone(TZ).date() == day
     ]
     assert [r["infoCode"] for r in records(whole.stdout)] == want and want
     before = export(crawled.dir, "--until", str(day - timedelta(days=1)), "--timezone", "UTC")
     assert all(
-        datetime.fromisoformat(r["date"]) < datetime.combine(day, datetime.min.time(), ZoneInfo("UTC"))
+        datetime.fromisoformat(r["date"])
+        < datetime.combine(day, datetime.min.time(), ZoneInfo("UTC"))
         for r in records(before.stdout)
     )
     both = export(crawled.dir, "--category", "kunmingribao,chunchengwanbao", "--folder", "old")

@@ -28,7 +28,8 @@ def closed_port() -> int:
 
 def summaries(stdout: str) -> dict[str, str]:
     return {
-        line.split(":", 1)[0]: line for line in stdout.splitlines()
+        line.split(":", 1)[0]: line
+        for line in stdout.splitlines()
         if re.match(r"[a-z0-9]+: \d+ new", line)
     }
 
@@ -39,10 +40,12 @@ def listings_failed(replica, tmp_path_factory):
     share = f"{replica.url}{SHARE}?infoCode="
     host = replica.url.split("://", 1)[1]
     feeds = {
-        "fdns": ("http://nosuch.invalid/category/a.html", "host name nosuch.invalid does not resolve (dns)"),
+        "fdns": ("http://nosuch.invalid/category/a.html",
+                 "host name nosuch.invalid does not resolve (dns)"),
         "frefused": (f"http://127.0.0.1:{closed}/category/a.html",
                      f"connection refused by 127.0.0.1:{closed} (refused)"),
-        "ftls": (f"https://{host}/category/kunmingribao.html", f"TLS handshake with {host} failed (tls)"),
+        "ftls": (f"https://{host}/category/kunmingribao.html",
+                 f"TLS handshake with {host} failed (tls)"),
         "ftimeout": (f"{share}HX-slow", "no answer within DOWNLOAD_TIMEOUT (timeout)"),
         "freset": (f"{share}HX-reset", f"connection reset by {host} (reset)"),
         "ftoobig": (f"{share}HX-oversize", "answer larger than DOWNLOAD_MAXSIZE (too_big)"),
@@ -70,8 +73,10 @@ def test_a_feed_summary_names_why_its_listing_failed(listings_failed):
 def test_an_unreadable_robots_txt_is_one_warning_not_a_traceback(listings_failed):
     result, _ = listings_failed
     assert "Traceback" not in result.output
-    for feed, host in (("fdns", "nosuch.invalid"), ("ftls", "127.0.0.1")):
-        assert re.search(rf"WARNING: robots.txt of {re.escape(host)}\S* could not be read \(", result.stderr)
+    for _feed, host in (("fdns", "nosuch.invalid"), ("ftls", "127.0.0.1")):
+        assert re.search(
+            rf"WARNING: robots.txt of {re.escape(host)}\S* could not be read \(", result.stderr
+        )
 
 
 def test_an_unresolvable_host_fails_as_dns_not_after_a_timeout(listings_failed):

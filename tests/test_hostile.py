@@ -118,7 +118,9 @@ def test_jekyll_builds_the_hostile_mirror_into_pages_that_run_nothing(hostile, t
     )  # fmt: skip
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "Error" not in output and "Liquid" not in output, output
-    posts = [parse(p.read_text("utf-8"), str(p)) for p in (Path(hostile.mirror) / "_posts").glob("*.md")]
+    posts = [
+        parse(p.read_text("utf-8"), str(p)) for p in (Path(hostile.mirror) / "_posts").glob("*.md")
+    ]
     titles = {post.info_code: post.title for post in posts}
     pages = 0
     for path in built.rglob("*.html"):

@@ -282,7 +282,11 @@ def test_selector_drift_is_a_warning_and_a_failing_feed(clean, mirror_factory):
         "outlet": "云南网", "list_api": f"{base}/api/list/yunnanwang?page={{page}}",
         "list_records": "data.items", "share_url": SHARE_URL,
     }  # fmt: skip
-    feeds["ynkey"] = {**feeds["ynpath"], "list_records": "records", "list_fields": {"infoCode": "id"}}
+    feeds["ynkey"] = {
+        **feeds["ynpath"],
+        "list_records": "records",
+        "list_fields": {"infoCode": "id"},
+    }
     mirror = mirror_factory(catalog)
     result = mirror.scrapy("crawlall")
     assert result.returncode == 1, result.output  # crawlall alerts
@@ -290,7 +294,8 @@ def test_selector_drift_is_a_warning_and_a_failing_feed(clean, mirror_factory):
 
     assert re.search(
         r"WARNING: Feed kmtitle: no article mirrored, 40 of 40 dropped as missing_title: "
-        r"article\.title 'h1\.headline::text' matched nothing", log
+        r"article\.title 'h1\.headline::text' matched nothing",
+        log,
     ), log
     assert summary_line(out, "kmtitle").endswith(
         "FAILED: every article dropped as missing_title: "
@@ -299,13 +304,15 @@ def test_selector_drift_is_a_warning_and_a_failing_feed(clean, mirror_factory):
     # A list API feed: neither the content API nor the record has the title.
     assert re.search(
         r"WARNING: Feed yunnanwang: no article mirrored, 40 of 40 dropped as missing_title: "
-        r"api_fields\.title 'title' and list_fields\.title 'headline' matched nothing", log
+        r"api_fields\.title 'title' and list_fields\.title 'headline' matched nothing",
+        log,
     ), log
     assert "FAILED: every article dropped as missing_title" in summary_line(out, "yunnanwang")
 
     assert re.search(
         r"WARNING: Feed kmlinks: no article found on listing <\S+/category/kunmingribao\.html>: "
-        r"share_link 'NewsDetail\\\.html\\\?id=\(\?P<infoCode>\\w\+\)' matched no link", log
+        r"share_link 'NewsDetail\\\.html\\\?id=\(\?P<infoCode>\\w\+\)' matched no link",
+        log,
     ), log
     assert "FAILED: no article found on the listing (share_link" in summary_line(out, "kmlinks")
     assert re.search(r"ERROR: Listing page of feed ynpath cannot be read: has no 'data.items'", log)
@@ -314,7 +321,8 @@ def test_selector_drift_is_a_warning_and_a_failing_feed(clean, mirror_factory):
     )
     assert re.search(
         r"WARNING: Feed ynkey: no article found on listing <\S+>: "
-        r"list_fields.infoCode 'id' gave no good infoCode in 10 records", log
+        r"list_fields.infoCode 'id' gave no good infoCode in 10 records",
+        log,
     ), log
     assert "FAILED" in summary_line(out, "ynkey")
 
@@ -371,7 +379,11 @@ def test_a_record_keyed_by_another_field_and_a_list_without_pages():
     assert [(e.info_code, e.api_code, e.url) for e in page.entries] == [
         ("2022", "NW2022", "http://e/news/1,2022.html")
     ]
-    assert page.entries[0].fields == {"title": "t", "date": "2022-05-30 22:00:29", "digest": "【t】d"}
+    assert page.entries[0].fields == {
+        "title": "t",
+        "date": "2022-05-30 22:00:29",
+        "digest": "【t】d",
+    }
     assert [(r.reason, r.what) for r in page.rejected] == [
         ("missing_infocode", "record 1 titled 'no id' has no 'id'"),
         ("missing_infocode", "record 2 titled 'no infoCode' has no 'infoCode'"),

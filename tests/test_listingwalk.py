@@ -18,7 +18,9 @@ def test_a_template_is_learned_from_two_pages_one_number_apart():
     assert [t.url(p) for p in (3, 4, 10)] == [
         "http://h/category/km_3.html", "http://h/category/km_4.html", "http://h/category/km_10.html",
     ]  # fmt: skip
-    api = PageTemplate.learn("http://h/api/list/x?size=20&page=1", "http://h/api/list/x?size=20&page=2", 1)
+    api = PageTemplate.learn(
+        "http://h/api/list/x?size=20&page=1", "http://h/api/list/x?size=20&page=2", 1
+    )
     assert api is not None and api.url(7) == "http://h/api/list/x?size=20&page=7"
     padded = PageTemplate.learn("http://h/list/p008.html", "http://h/list/p009.html", 8)
     assert padded is not None and padded.url(10) == "http://h/list/p010.html"
@@ -140,7 +142,9 @@ def crawl(mirror, replica, *settings: str):
     return result, replica.stats()
 
 
-def test_a_backfill_fetched_ahead_mirrors_what_a_page_by_page_walk_does(big_replica, mirror_factory, tmp_path):
+def test_a_backfill_fetched_ahead_mirrors_what_a_page_by_page_walk_does(
+    big_replica, mirror_factory, tmp_path
+):
     catalog = replica_feeds(big_replica, "kunmingribao", kunmingribao={"max_pages": 20})
     ahead = mirror_factory(catalog)
     result, stats = crawl(ahead, big_replica)
@@ -164,7 +168,9 @@ def test_a_backfill_fetched_ahead_mirrors_what_a_page_by_page_walk_does(big_repl
 
 
 def test_max_pages_bounds_the_pages_fetched_ahead(big_replica, mirror_factory):
-    mirror = mirror_factory(replica_feeds(big_replica, "kunmingribao", kunmingribao={"max_pages": 7}))
+    mirror = mirror_factory(
+        replica_feeds(big_replica, "kunmingribao", kunmingribao={"max_pages": 7})
+    )
     result, stats = crawl(mirror, big_replica)
     assert listing_pages(stats) == list(range(1, 8))
     summary = re.search(r"Feed summary: kunmingribao: (\d+) new.*", result.output)
@@ -172,8 +178,12 @@ def test_max_pages_bounds_the_pages_fetched_ahead(big_replica, mirror_factory):
     assert int(summary[1]) == len(mirror.posts()) >= 70
 
 
-def test_new_articles_on_top_read_the_same_pages_as_a_page_by_page_walk(big_replica, mirror_factory):
-    mirror = mirror_factory(replica_feeds(big_replica, "kunmingribao", kunmingribao={"max_pages": 20}))
+def test_new_articles_on_top_read_the_same_pages_as_a_page_by_page_walk(
+    big_replica, mirror_factory
+):
+    mirror = mirror_factory(
+        replica_feeds(big_replica, "kunmingribao", kunmingribao={"max_pages": 20})
+    )
     crawl(mirror, big_replica)
     _, stats = crawl(mirror, big_replica)
     assert listing_pages(stats) == [1]  # nothing new: one page, nothing ahead

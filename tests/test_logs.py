@@ -44,7 +44,10 @@ def test_a_crawl_shows_progress_and_summaries_and_logs_everything_to_a_file(
     ), result.stderr[-3000:]
     out = result.stdout.splitlines()
     assert [line.split(":")[0] for line in out] == [
-        "kunmingribao", "yunnanwang", "2 feeds, 80 new posts", "Rotation"
+        "kunmingribao",
+        "yunnanwang",
+        "2 feeds, 80 new posts",
+        "Rotation",
     ], result.stdout
     # The whole log, Scrapy's stats included, is in the mirror's log file.
     log = (mirror.dir / LOG).read_text("utf-8")

@@ -8,6 +8,7 @@ process, so the test reads when each request arrived.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -22,7 +23,9 @@ from tests.faults import check_mirror
 from tests.utils.cmdline import run_scrapy
 
 PRIVATE = "/private/html_News/NewsShare.html?infoCode=HX-robots"
-DEFAULT_AGENT = f"news-mirror/{version('news-mirror')} (+https://github.com/news-mirror/news-mirror)"
+DEFAULT_AGENT = (
+    f"news-mirror/{version('news-mirror')} (+https://github.com/news-mirror/news-mirror)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +82,7 @@ def test_retries_back_off_exponentially_and_the_back_off_can_be_turned_off(crawl
     result, _, mirror = crawl("RETRY_TIMES=3", "RETRY_BACKOFF_BASE=0.4")
     hits = source.site.hostile.hits["HX-flaky"]
     assert len(hits) == 4, result.stderr[-2000:]  # the first try and 3 retries
-    gaps = [b - a for a, b in zip(hits, hits[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(hits)]
     for n, gap in enumerate(gaps, 1):  # 0.4 s, 0.8 s, 1.6 s, ±25 %
         assert 0.4 * 2 ** (n - 1) * 0.75 <= gap <= 0.4 * 2 ** (n - 1) * 1.25 + 0.5, gaps
     assert "HX-flaky" in result.stderr and "HX-good-1" in mirror.posts

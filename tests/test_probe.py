@@ -27,7 +27,8 @@ def snapshot(root: Path) -> dict[str, object]:
     return {
         str(p.relative_to(root)): (
             (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            if p.is_file() else "dir"
+            if p.is_file()
+            else "dir"
         )
         for p in sorted(root.rglob("*"))
     }
@@ -78,7 +79,9 @@ def test_probe_of_a_good_feed_shows_what_a_crawl_would_write(clean, mirror_facto
     assert f"  title:  {article.title!r} from article.title 'h1::text'\n" in out
     assert "  date:   '" in out and "' from article.date '.time::text'\n" in out
     assert "  outlet: '昆明日报' from article.outlet '.source a::text'\n" in out
-    body = re.search(r"  body:   (\d+) characters from article.body '#ContentBody'; (\d+) after", out)
+    body = re.search(
+        r"  body:   (\d+) characters from article.body '#ContentBody'; (\d+) after", out
+    )
     assert body and int(body[1]) > int(body[2]) > 0, out
 
     m = re.search(r"^Would write (\S+):$", out, re.M)
@@ -88,7 +91,9 @@ def test_probe_of_a_good_feed_shows_what_a_crawl_would_write(clean, mirror_facto
     meta = yaml.safe_load(front_matter(out).strip("-\n"))
     assert meta["title"] == article.title and meta["categories"] == "kunmingribao"
     assert meta["tags"] == "昆明日报新闻"
-    assert out.rstrip().endswith("OK: feed kunmingribao yields articles; nothing was written or remembered")
+    assert out.rstrip().endswith(
+        "OK: feed kunmingribao yields articles; nothing was written or remembered"
+    )
 
     # What the probe showed is what a crawl then writes, byte for byte.
     shown = front_matter(out)
@@ -113,17 +118,22 @@ def test_probe_of_a_list_api_feed_names_records_keys_and_rejects(replica, mirror
     assert out.startswith("Feed yunnanwang: list API ('records' records) + content API")
     assert f"Listing <{api}?page=1>\n  HTTP 200, " in out
     assert "  12 records at list_records 'records': 10 articles, 2 rejected\n" in out
-    assert re.search(r"    rejected: missing_infocode \(record 1 titled '.+' has no 'infoCode'\)\n", out)
+    assert re.search(
+        r"    rejected: missing_infocode \(record 1 titled '.+' has no 'infoCode'\)\n", out
+    )
     assert "    rejected: bad_infocode (record 3 infoCode '../../etc/passwd')\n" in out
     assert "  outlets: 云南网 10\n" in out
     assert f"  page 2: <{api}?page=2>\n" in out
     code = re.search(r"first infoCodes: (\w+),", out)[1]  # type: ignore[index]
     assert f"Article {code} <{replica.url}/api/content?id={code}>" in out
     assert re.search(
-        r"  title:  '.+' from list_fields.title 'title' \(api_fields.title 'title': not found\)", out
+        r"  title:  '.+' from list_fields.title 'title' \(api_fields.title 'title': not found\)",
+        out,
     )
     assert "from list_fields.date 'showtime' (api_fields.date 'showtime': not found)" in out
-    assert re.search(r"  body:   \d+ characters from api_fields.body 'text'; \d+ after cleaning", out)
+    assert re.search(
+        r"  body:   \d+ characters from api_fields.body 'text'; \d+ after cleaning", out
+    )
     assert "  categories: yunnanwang\n" in out and "  tags: 云南网新闻\n" in out
     assert not mirror.dir.exists()
 
@@ -158,7 +168,9 @@ def test_probe_of_a_drifted_selector_fails_naming_field_and_selector(clean, mirr
     assert "  title:  not found: article.title 'h1.headline::text' matched nothing\n" in out
     assert "  outlet: '昆明日报' from article.outlet '.source a::text'\n" in out
     assert "; not cleaned (stopped before cleaning)" in out
-    assert "Would drop it as missing_title: article.title 'h1.headline::text' matched nothing" in out
+    assert (
+        "Would drop it as missing_title: article.title 'h1.headline::text' matched nothing" in out
+    )
     assert "Would write" not in out
     assert out.rstrip().splitlines()[-1] == (
         f"FAILED: article {NEWEST[0]} would be dropped as missing_title: "
@@ -224,7 +236,11 @@ def test_probe_goes_on_to_the_next_start_url_while_none_gives_an_article(clean, 
     gone = f"{clean.url}/category/nosuchfeed.html"
     catalog = replica_feeds(clean, "kunmingribao")
     good = catalog["feeds"]["kunmingribao"]["start_urls"][0]
-    catalog["feeds"]["kunmingribao"]["start_urls"] = [gone, good, f"{clean.url}/category/third.html"]
+    catalog["feeds"]["kunmingribao"]["start_urls"] = [
+        gone,
+        good,
+        f"{clean.url}/category/third.html",
+    ]
     mirror = mirror_factory(catalog)
     clean.reset()
     result = mirror.scrapy("probe", "kunmingribao")

@@ -50,7 +50,8 @@ TEXT = st.lists(
 # An outlet is one line: it is the category page's title and a Markdown link label.
 OUTLET = st.text(
     st.characters(exclude_categories=["Cs", "Cc", "Zl", "Zp"], exclude_characters="\x85"),
-    min_size=1, max_size=12,
+    min_size=1,
+    max_size=12,
 )
 CATEGORY = st.one_of(
     st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True),
@@ -91,13 +92,17 @@ def test_read_of_write_is_the_post_for_hostile_titles_and_bodies(post, base):
         text = path.read_bytes().decode("utf-8")
         meta = yaml.safe_load(text[4 : text.index("\n---\n", 3)])
         assert (meta["title"], meta["categories"], meta["tags"]) == (
-            post.title, post.category, post.outlet + "新闻"
+            post.title,
+            post.category,
+            post.outlet + "新闻",
         )
         assert render(back, base) == text
         rolling = post.digest is not None
         page = yaml.safe_load(category_page(post.outlet, post.category, rolling)[4:-4])
         assert page == {
-            "layout": "category", "title": post.outlet + "新闻", "category": post.category,
+            "layout": "category",
+            "title": post.outlet + "新闻",
+            "category": post.category,
             **({"permalink": f"/{post.category}/"} if rolling else {}),
         }
         assert text.endswith(f"{post.category_url})｜[返回首页]({base.rstrip('/')}/)")
@@ -112,10 +117,16 @@ def test_yaml_strings_fast_path_writes_what_pyyaml_writes(value):
     assert yaml.safe_load(f"v: {yaml_string(value)}")["v"] == value
 
 
-def make(info_code: str, when: datetime, category: str = "kunmingribao", outlet: str = "昆明日报") -> Post:
+def make(
+    info_code: str, when: datetime, category: str = "kunmingribao", outlet: str = "昆明日报"
+) -> Post:
     return Post(
-        info_code=info_code, title=f"标题 {info_code}", date=when, category=category,
-        outlet=outlet, body=f"<p>正文 {info_code}</p>",
+        info_code=info_code,
+        title=f"标题 {info_code}",
+        date=when,
+        category=category,
+        outlet=outlet,
+        body=f"<p>正文 {info_code}</p>",
         share_url=f"http://finews.zning.xyz/html_News/NewsShare.html?infoCode={info_code}",
     )
 
@@ -127,8 +138,12 @@ def archive(tmp_path: Path) -> tuple[Path, list[Post]]:
         make("A1", base),  # 2024-02-29 16:30 UTC: file dated 03-01
         make("A2", base + timedelta(hours=12)),
         make("B1", base + timedelta(days=1), "chunchengwanbao", "春城晚报"),
-        make("B2", (base + timedelta(days=2)).astimezone(ZoneInfo("America/New_York")),
-             "chunchengwanbao", "春城晚报"),
+        make(
+            "B2",
+            (base + timedelta(days=2)).astimezone(ZoneInfo("America/New_York")),
+            "chunchengwanbao",
+            "春城晚报",
+        ),
         make("C1", base - timedelta(days=30)),
     ]
     for post in posts:
@@ -176,7 +191,9 @@ def test_reader_filters_by_category_and_half_open_time_range(archive):
     day = parse_bound("2024-03-03", TZ)
     assert codes(reader.posts(since=day, until=parse_bound("2024-03-03", TZ, end=True))) == ["B2"]
     assert codes(reader.posts(category="kunmingribao", since=parse_bound("2024-01-31", TZ))) == [
-        "C1", "A1", "A2"
+        "C1",
+        "A1",
+        "A2",
     ]
     with pytest.raises(ValueError, match="aware"):
         list(reader.posts(since=datetime(2024, 3, 1)))
@@ -186,20 +203,21 @@ def test_reader_names_a_bad_file_or_hands_it_to_on_error(archive):
     root, _ = archive
     bad = root / POSTS_DIR / "2024-03-01-BAD.md"
     bad.write_text("---\ntitle: [unclosed\n---\nbody\n\n<x>\n\nfooter", "utf-8")
-    with pytest.raises(FormatError, match="2024-03-01-BAD.md: front matter is not valid YAML"):
+    with pytest.raises(FormatError, match=r"2024-03-01-BAD\.md: front matter is not valid YAML"):
         list(ArchiveReader(root).posts())
     (root / POSTS_DIR / "2024-03-02-GBK.md").write_bytes(SEED.read_text("utf-8").encode("gbk"))
     errors: list[FormatError] = []
     found = list(ArchiveReader(root).posts(on_error=errors.append))
     assert codes(found) == ["C1", "A1", "A2", "B1", "B2"]
     assert [str(e).split(": ", 1)[0] for e in errors] == [
-        str(root / POSTS_DIR / "2024-03-01-BAD.md"), str(root / POSTS_DIR / "2024-03-02-GBK.md")
+        str(root / POSTS_DIR / "2024-03-01-BAD.md"),
+        str(root / POSTS_DIR / "2024-03-02-GBK.md"),
     ]
     assert "not UTF-8" in str(errors[1])
 
 
 def test_record_is_json_ready_with_a_relative_path(archive):
-    root, posts = archive
+    root, _ = archive
     first = next(iter(ArchiveReader(root)))
     assert as_record(first, root) == {
         "infoCode": "C1",

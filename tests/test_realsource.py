@@ -87,8 +87,9 @@ def test_finews_posts_come_out_byte_for_byte(finews_replica, tmp_path):
             assert len(our_body) < len(real_body) * 0.8, real.name
             assert "keytip" not in our_body and "EM_StockImg" not in our_body
     # The dropped record is named in the log with its reason.
-    assert re.search(r"missing_title.*202205262391921712|202205262391921712.*missing_title",
-                     result.output), result.output[-3000:]
+    assert re.search(
+        r"missing_title.*202205262391921712|202205262391921712.*missing_title", result.output
+    ), result.output[-3000:]
     # Rolling news and the market list carry one article as two posts, as on finews.
     assert {"2022-05-30-202205302396671645.md", "2022-05-30-NW202205302396671645.md"} <= set(posts)
 
@@ -116,8 +117,9 @@ def test_rolling_news_is_keyed_by_id_and_asks_the_body_by_infocode(replica, tmp_
     assert result.returncode == 0, result.output
     records = replica.get("/web/webapi?type=102&count=100&newsid=1")["records"]
     good = [r for r in records if r["title"]]
-    assert good and all(set(r) == {"infoCode", "id", "title", "showtime", "digest", "url_w"}
-                        for r in records)
+    assert good and all(
+        set(r) == {"infoCode", "id", "title", "showtime", "digest", "url_w"} for r in records
+    )
     posts = mirror.posts()
     asked = replica.stats()["by_path"]
     for r in good:
@@ -135,8 +137,10 @@ def test_rolling_news_is_keyed_by_id_and_asks_the_body_by_infocode(replica, tmp_
     assert len(posts) == len(good)
     exported = mirror.scrapy("export", "--category", "emnews")
     assert exported.returncode == 0, exported.output
-    digests = {json.loads(line)["infoCode"]: json.loads(line)["digest"]
-               for line in exported.stdout.splitlines()}
+    digests = {
+        json.loads(line)["infoCode"]: json.loads(line)["digest"]
+        for line in exported.stdout.splitlines()
+    }
     assert digests == {r["id"]: r["digest"].rsplit("】", 1)[1] for r in good}
     page = (mirror.dir / "category" / "emnews.html").read_text("utf-8")
     assert page == (
@@ -146,8 +150,8 @@ def test_rolling_news_is_keyed_by_id_and_asks_the_body_by_infocode(replica, tmp_
     result = mirror.scrapy("crawl", "market37")
     assert result.returncode == 0, result.output
     both = {r["id"] for r in good} & {
-        r["infoCode"][2:] for r in replica.get(
-            "/information/newmarket/web/webapi?marketType=37&count=100")["record"]
+        r["infoCode"][2:]
+        for r in replica.get("/information/newmarket/web/webapi?marketType=37&count=100")["record"]
     }
     assert both
     names = set(mirror.posts())
@@ -245,7 +249,10 @@ def test_the_replica_serves_the_images_its_articles_show(replica, tmp_path):
 def test_finews_posts_are_read_back_as_the_records_they_came_from():
     feed, story, key, body = read_finews_post(FINEWS / "2022-05-30-202205302396671645.md")
     assert (feed, key, story.id, story.code) == (
-        "emnews", "content", "202205302396671645", "NW202205302396671645"
+        "emnews",
+        "content",
+        "202205302396671645",
+        "NW202205302396671645",
     )
     assert story.digest.startswith("【") and "】近日，加拿大主权财富基金" in story.digest
     assert story.url_w == "http://finance.eastmoney.com/news/1353,202205302396671645.html"
@@ -254,7 +261,10 @@ def test_finews_posts_are_read_back_as_the_records_they_came_from():
     assert (story.title, story.time_text) == ("", "")
     feed, story, key, _ = read_finews_post(FINEWS / "2022-05-31-NW202205312398034850.md")
     assert (feed, key, story.outlet, story.time_text) == (
-        "market37", "text", "财联社", "2022-05-31 18:03:41"
+        "market37",
+        "text",
+        "财联社",
+        "2022-05-31 18:03:41",
     )
 
 
@@ -262,7 +272,11 @@ def test_demo_crawls_the_shipped_catalog_and_its_site_links_stay_local(tmp_path:
     from tests.utils.cmdline import run_scrapy
 
     result = run_scrapy(
-        "demo", "-s", f"MIRROR_DIR={tmp_path / 'output'}", "-s", "AUTOTHROTTLE_ENABLED=False",
+        "demo",
+        "-s",
+        f"MIRROR_DIR={tmp_path / 'output'}",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.output
@@ -289,8 +303,10 @@ def test_probe_works_on_the_shipped_feeds(replica, tmp_path):
     result = mirror.scrapy("probe", "emnews")
     assert result.returncode == 0, result.output
     first = replica.get("/web/webapi?type=102&count=100&newsid=1")["records"][0]
-    assert f"Article {first['id']} <{replica.url}/NewsData/GetNewsText.do?id={first['infoCode']}>" \
+    assert (
+        f"Article {first['id']} <{replica.url}/NewsData/GetNewsText.do?id={first['infoCode']}>"
         in result.stdout
+    )
     assert f"_posts/{first['showtime'][:10]}-{first['id']}.md" in result.stdout
     assert "  categories: emnews\n  tags: 东财滚动新闻\n" in result.stdout
     result = mirror.scrapy("probe", "kunmingribao")

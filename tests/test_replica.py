@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import re
 import signal
@@ -149,9 +150,7 @@ def test_every_feed_and_share_url_of_the_catalog_resolves(replica: Replica) -> N
     feeds = parse_catalog(replica_catalog(replica.url))
     for name, feed in feeds.items():
         if feed.start_urls:
-            html = get(feed.start_urls[0]).text(
-                "gb18030" if name == "chunchengwanbao" else "utf-8"
-            )
+            html = get(feed.start_urls[0]).text("gb18030" if name == "chunchengwanbao" else "utf-8")
             codes = share_codes(feed.start_urls[0], html)
         else:
             data = get(feed.list_api.format(page=1)).json()
@@ -196,15 +195,13 @@ def test_dates_cycle_through_the_formats_and_go_back_from_now(replica: Replica) 
     assert any(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", t) for t in texts)
     dates = [a["date"] for a in arts if a]
     assert dates[0] < NOW
-    gaps = [(a - b).total_seconds() / 60 for a, b in zip(dates, dates[1:])]
+    gaps = [(a - b).total_seconds() / 60 for a, b in itertools.pairwise(dates)]
     assert all(6 < g < 24 for g in gaps)
 
 
 def test_bodies_carry_the_sources_widget_junk() -> None:
     r = Replica(articles=60, now=NOW, faults=False)
-    bodies = "".join(
-        r.source.body(r.source.base_article("yunnanribao", s)) for s in range(60)
-    )
+    bodies = "".join(r.source.body(r.source.base_article("yunnanribao", s)) for s in range(60))
     for junk in (
         '<span id="stock_', 'class="keytip"', '<span id="quote_', "em_stock_key_common",
         "<!-- EM_StockImg_Start -->", "<!-- EM_StockImg_End -->", 'style="', "data-",
@@ -262,10 +259,7 @@ def test_gbk_pages_in_every_declaration_style(replica: Replica) -> None:
 
     got, art = fetch("http-equiv")
     assert got.content_type == "text/html"
-    assert (
-        b'<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
-        in got.body
-    )
+    assert b'<meta http-equiv="Content-Type" content="text/html; charset=gb2312">' in got.body
     assert f"<h1>{art['title']}</h1>" in got.text("gb2312")
 
     got, art = fetch("none")
@@ -295,7 +289,9 @@ def test_gbk_listing_pages_vary_their_declaration(replica: Replica) -> None:
         assert "春城晚报" in html and share_codes(replica.url + "/category/", html)
         if page == 1:
             assert first in html
-        kinds.append((got.content_type, b"charset=gb2312" in got.body, b"<meta charset" in got.body))
+        kinds.append(
+            (got.content_type, b"charset=gb2312" in got.body, b"<meta charset" in got.body)
+        )
     assert kinds == [
         ("text/html; charset=gbk", False, False),
         ("text/html", False, True),
@@ -352,9 +348,7 @@ def test_content_apis(replica: Replica) -> None:
     code = replica.info_codes("yunnanwang")[0]
     body = replica.article(code)["body"]  # type: ignore[index]
     assert get(f"{replica.url}/api/content?id={code}").json() == {"text": body}
-    assert get(f"{replica.url}/api/content?id={code}&key=content").json() == {
-        "content": body
-    }
+    assert get(f"{replica.url}/api/content?id={code}&key=content").json() == {"content": body}
     assert get(f"{replica.url}/api/content?id=NWYNWG99999999").status == 404
 
 
@@ -370,15 +364,19 @@ def test_list_apis_and_the_empty_page_past_the_end(replica: Replica) -> None:
     assert len(nodes) == 5
     assert set(nodes[0]) == {"infocode", "title", "datetime", "from", "url"}
     assert nodes[0]["from"] == "大理日报"
-    assert nodes[0]["url"] == (
-        f"{base}/html_News/NewsShare.html?infoCode={nodes[0]['infocode']}"
-    )
+    assert nodes[0]["url"] == (f"{base}/html_News/NewsShare.html?infoCode={nodes[0]['infocode']}")
     assert "<h1>" in get(nodes[0]["url"]).text()
     assert get(f"{base}/api/list/dalidaily?page=9").json()["nodeList"] == []
 
     agg = get(f"{base}/api/list/yunnan?page=1").json()["data"]["list"]
     assert set(agg[0]) == {"infoCode", "title", "showtime", "medianame"}
-    assert {r["medianame"] for r in agg} == {"曲靖日报", "玉溪日报", "红河日报", "昭通日报", "保山日报"}
+    assert {r["medianame"] for r in agg} == {
+        "曲靖日报",
+        "玉溪日报",
+        "红河日报",
+        "昭通日报",
+        "保山日报",
+    }
     assert get(f"{base}/api/list/yunnan?page=5").json()["data"]["list"] == []
     assert get(f"{base}/api/list/yunnan?page=x").status == 400
 
@@ -489,9 +487,7 @@ def test_stats_count_requests_by_path_and_kind(replica: Replica) -> None:
 def test_latency_and_max_in_flight() -> None:
     with Replica(articles=5, latency_ms=200, faults=False, now=NOW) as r:
         started = time.monotonic()
-        threads = [
-            threading.Thread(target=get, args=(f"{r.url}/robots.txt",)) for _ in range(2)
-        ]
+        threads = [threading.Thread(target=get, args=(f"{r.url}/robots.txt",)) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:
@@ -574,10 +570,10 @@ def test_replica_catalog_rewrites_what_is_fetched(tmp_path: Path) -> None:
         for s in data["feeds"].values()
     )
     feeds = parse_catalog(data)
-    assert feeds["kunmingribao"].start_urls == (
-        "http://127.0.0.1:8765/category/kunmingribao.html",
+    assert feeds["kunmingribao"].start_urls == ("http://127.0.0.1:8765/category/kunmingribao.html",)
+    assert shipped == yaml.safe_load(
+        (ROOT / "crawler" / "replica" / "catalog.yaml").read_text("utf-8")
     )
-    assert shipped == yaml.safe_load((ROOT / "crawler" / "replica" / "catalog.yaml").read_text("utf-8"))
 
     out = tmp_path / "replica.yaml"
     write_replica_catalog("http://127.0.0.1:8765", out)
@@ -614,9 +610,7 @@ def test_command_serves_until_sigterm(tmp_path: Path) -> None:
             m = re.fullmatch(r"Replica serving at (http://127\.0\.0\.1:\d+)\n", line)
             assert m, line
             url = m.group(1)
-            assert get(f"{url}/robots.txt").text() == (
-                "User-agent: *\nDisallow: /private/\n"
-            )
+            assert get(f"{url}/robots.txt").text() == ("User-agent: *\nDisallow: /private/\n")
             feeds = load_catalog(catalog)
             assert feeds["dalidaily"].list_api == f"{url}/api/list/dalidaily?page={{page}}"
             records = get(feeds["dalidaily"].list_api.format(page=1)).json()["nodeList"]

@@ -6,6 +6,7 @@ way cron, systemd or a person at a terminal starts them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import socket
@@ -204,7 +205,7 @@ def test_schedule_mirrors_what_appears_between_runs_once(own_replica, mirror_fac
         assert set(run["feeds"]) == {"kunmingribao", "yunnanwang"}
         assert not any(f["failed"] for f in run["feeds"].values())
     # Never two at once: each run starts after the one before ended.
-    for before, after in zip(runs, runs[1:], strict=False):
+    for before, after in itertools.pairwise(runs):
         assert datetime.fromisoformat(after["start"]) >= datetime.fromisoformat(before["end"])
 
     mirrored = codes(mirror)

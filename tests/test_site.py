@@ -47,7 +47,9 @@ HOSTILE_CODE = "NWHOSTILE0001"
 def jekyll_build(source: Path, destination: Path) -> str:
     proc = subprocess.run(
         [JEKYLL, "build", "--source", str(source), "--destination", str(destination)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
@@ -87,10 +89,17 @@ def site(replica, tmp_path_factory) -> Site:
     assert result.returncode == 0, result.output
     # A post with the most hostile title, newest of its category.
     newest = max(ArchiveReader(mirror.dir).posts(category="kunmingribao"), key=lambda p: p.date)
-    write(mirror.dir, replace(
-        newest, info_code=HOSTILE_CODE, title=HOSTILE_TITLE, date=newest.date + timedelta(minutes=1),
-        share_url=newest.share_url.replace(newest.info_code, HOSTILE_CODE),
-    ), "")
+    write(
+        mirror.dir,
+        replace(
+            newest,
+            info_code=HOSTILE_CODE,
+            title=HOSTILE_TITLE,
+            date=newest.date + timedelta(minutes=1),
+            share_url=newest.share_url.replace(newest.info_code, HOSTILE_CODE),
+        ),
+        "",
+    )
     # What the crawler leaves around: a write in flight, its state, rotated posts.
     (mirror.dir / POSTS_DIR / ".2026-01-01-X.md.abcd.tmp").write_text("---\npartial", "utf-8")
     built = mirror.root / "_site"
@@ -235,7 +244,7 @@ def test_atom_feeds_are_valid_newest_first_and_resolve_within_the_site(site):
         updated = [datetime.fromisoformat(e.findtext(f"{ATOM}updated")) for e in entries]
         assert updated == sorted(updated, reverse=True) == [p.date for p in expected]
         assert datetime.fromisoformat(feed.findtext(f"{ATOM}updated")) == updated[0]
-        for entry, post in zip(entries, expected):
+        for entry, post in zip(entries, expected, strict=True):
             assert entry.findtext(f"{ATOM}title") == post.title
             [link] = entry.findall(f"{ATOM}link[@rel='alternate']")
             target = urlsplit(urljoin(where, link.get("href"))).path
@@ -244,7 +253,9 @@ def test_atom_feeds_are_valid_newest_first_and_resolve_within_the_site(site):
             content = entry.find(f"{ATOM}content")
             assert content.get("type") == "html"
             html = lxml.html.fragment_fromstring(content.text, create_parent="div")
-            assert squash(lxml.html.fragment_fromstring(post.body, create_parent="div")) in squash(html)
+            assert squash(lxml.html.fragment_fromstring(post.body, create_parent="div")) in squash(
+                html
+            )
 
 
 # --- In a browser -------------------------------------------------------------
@@ -255,9 +266,20 @@ class StaticServer:
 
     def __init__(self, root: Path):
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1",
-             "--directory", str(root), "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [
+                sys.executable,
+                "-u",
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+                str(root),
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -280,10 +302,22 @@ class Browser:
 
     def open(self, url: str) -> lxml.html.HtmlElement:
         proc = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={self.profile}", "--dump-dom", url],
-            capture_output=True, timeout=120,
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={self.profile}",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            timeout=120,
         )
         assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
         dom = proc.stdout.decode("utf-8")
@@ -298,7 +332,9 @@ def served(site) -> Iterator[str]:
     server.stop()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 def test_a_reader_goes_from_home_to_a_category_to_a_post_and_back(site, served, tmp_path):
     browser = Browser(tmp_path / "profile")
     home = browser.open(f"{served}/")
@@ -336,7 +372,7 @@ def test_a_reader_goes_from_home_to_a_category_to_a_post_and_back(site, served, 
     assert text(home_again.cssselect("h1")[0]) == "新闻镜像"
 
     # A hostile title stays text in the browser too: no script ran or exists.
-    hostile = [p for p in site.posts if p.info_code == HOSTILE_CODE][0]
+    hostile = next(p for p in site.posts if p.info_code == HOSTILE_CODE)
     shown = browser.open(f"{served}{site_url(hostile)}")
     assert text(shown.cssselect("h1")[0]) == " ".join(HOSTILE_TITLE.split())
     assert not shown.cssselect("script")
@@ -361,23 +397,32 @@ def test_every_file_of_the_mirror_and_of_the_built_site_has_the_umasks_mode(repl
         os.umask(before)
     want = 0o666 & ~umask
     served = [
-        p for p in mirror.dir.rglob("*")
+        p
+        for p in mirror.dir.rglob("*")
         if p.is_file() and ".mirror" not in p.relative_to(mirror.dir).parts
     ]
     names = {p.relative_to(mirror.dir).as_posix() for p in served}
-    assert {"_config.yml", "assets/mirror.css", "_layouts/post.html", "feed.xml",
-            "category/kunmingribao.html", "feed/kunmingribao.xml"} <= names
+    assert {
+        "_config.yml",
+        "assets/mirror.css",
+        "_layouts/post.html",
+        "feed.xml",
+        "category/kunmingribao.html",
+        "feed/kunmingribao.xml",
+    } <= names
     assert sum(n.startswith("_posts/") for n in names) >= 10
     wrong = {
         p.relative_to(mirror.dir).as_posix(): oct(stat.S_IMODE(p.stat().st_mode))
-        for p in served if stat.S_IMODE(p.stat().st_mode) != want
+        for p in served
+        if stat.S_IMODE(p.stat().st_mode) != want
     }
     assert wrong == {}
     site_files = [p for p in built.rglob("*") if p.is_file()]
     assert (built / "assets" / "mirror.css") in site_files and len(site_files) >= 10
     wrong = {
         p.relative_to(built).as_posix(): oct(stat.S_IMODE(p.stat().st_mode))
-        for p in site_files if stat.S_IMODE(p.stat().st_mode) != want
+        for p in site_files
+        if stat.S_IMODE(p.stat().st_mode) != want
     }
     assert wrong == {}
 
@@ -393,9 +438,15 @@ def test_later_crawls_keep_the_users_edits_and_update_the_rest(replica, tmp_path
     shipped = shipped_files()
     # The user retitles the site and restyles posts; the category layout is
     # an older shipped version, untouched; the home page was deleted.
-    config = (root / "_config.yml").read_text("utf-8").replace('title: "新闻镜像"', "title: 我的镜像")
+    config = (
+        (root / "_config.yml").read_text("utf-8").replace('title: "新闻镜像"', "title: 我的镜像")
+    )
     (root / "_config.yml").write_text(config, "utf-8")
-    mine = shipped["_layouts/post.html"].decode().replace('<article class="post">', '<article class="post mine">')
+    mine = (
+        shipped["_layouts/post.html"]
+        .decode()
+        .replace('<article class="post">', '<article class="post mine">')
+    )
     (root / "_layouts/post.html").write_text(mine, "utf-8")
     old = "---\nlayout: default\n---\n<h1>{{ page.title }}</h1>\n"
     (root / "_layouts/category.html").write_text(old, "utf-8")
@@ -427,7 +478,8 @@ def test_site_files_are_left_alone_when_switched_off(replica, tmp_path):
     result = mirror.scrapy("crawl", "kunmingribao", "-s", "MIRROR_SITE_ENABLED=False")
     assert result.returncode == 0, result.output
     assert sorted(p.name for p in mirror.dir.iterdir()) == [".mirror", "_posts", "category"] or (
-        sorted(p.name for p in mirror.dir.iterdir()) == [".mirror", "_posts", "category", "old_post"]
+        sorted(p.name for p in mirror.dir.iterdir())
+        == [".mirror", "_posts", "category", "old_post"]
     )
 
 
@@ -457,7 +509,9 @@ def test_rolling_news_has_its_page_at_emnews_where_its_posts_link(replica, tmp_p
     assert result.returncode == 0, result.output
     built = tmp_path / "_site"
     jekyll_build(mirror.dir, built)
-    site = Site(mirror, built, newest_first(list(ArchiveReader(mirror.dir).posts(folders=[POSTS_DIR]))))
+    site = Site(
+        mirror, built, newest_first(list(ArchiveReader(mirror.dir).posts(folders=[POSTS_DIR])))
+    )
     rolling = site.category("emnews")
     assert rolling and all(p.digest is not None for p in rolling)
     page = site.page("/emnews/")
@@ -474,5 +528,7 @@ def test_rolling_news_has_its_page_at_emnews_where_its_posts_link(replica, tmp_p
         assert links[post.share_url] == post.share_url
         assert [a.get("href") for a in shown.cssselect("p.post-meta a.tag")] == ["/emnews/"]
     atom = lxml.etree.parse(str(built / "feed" / "emnews.xml")).getroot()
-    alternate = [link.get("href") for link in atom.findall(f"{ATOM}link") if link.get("rel") == "alternate"]
+    alternate = [
+        link.get("href") for link in atom.findall(f"{ATOM}link") if link.get("rel") == "alternate"
+    ]
     assert alternate and all(urlsplit(href).path == "/emnews/" for href in alternate), alternate

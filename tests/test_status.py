@@ -74,6 +74,7 @@ def test_runs_are_recorded_and_status_reads_them(own_replica, mirror_factory, tm
 
 
 def record(start: datetime, feeds: dict[str, int], **failed: str) -> dict:
+    # fmt: off
     return {
         "id": start.isoformat(),
         "command": "crawlall",
@@ -82,10 +83,11 @@ def record(start: datetime, feeds: dict[str, int], **failed: str) -> dict:
         "status": 1 if failed else 0,
         "feeds": {
             name: {"new": new, "known": 5, "pages": 1, "dropped": {}, "errors": {},
-                   "failed": failed.get(name, ""), "reason": "finished"}  # fmt: skip
+                   "failed": failed.get(name, ""), "reason": "finished"}
             for name, new in feeds.items()
         },
     }
+    # fmt: on
 
 
 def test_status_flags_a_feed_quiet_for_an_unusual_stretch(replica, mirror_factory):
@@ -138,6 +140,7 @@ def test_old_runs_fold_into_one_line_and_status_keeps_its_totals(replica, mirror
     mirror = mirror_factory(replica_feeds(replica, "kunmingribao", "dalidaily"))
     log = RunLog(mirror.dir)
     now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0)
+
     # 60 days of runs every 6 hours: dalidaily's news stopped 20 days ago, and
     # "gone" (since dropped from the catalog) ran only in the first 10 days.
     def run(quarter: int) -> dict:
@@ -175,7 +178,9 @@ def test_old_runs_fold_into_one_line_and_status_keeps_its_totals(replica, mirror
         assert row(after, feed).split() == row(before, feed).split(), "totals, times survive"
     assert "QUIET: nothing new for 20d" in row(after, "dalidaily")
     posts = int(row(before, "kunmingribao").split()[1])
-    assert int(row(after, "kunmingribao").split()[1]) == posts + last["feeds"]["kunmingribao"]["new"]
+    assert (
+        int(row(after, "kunmingribao").split()[1]) == posts + last["feeds"]["kunmingribao"]["new"]
+    )
 
 
 def test_a_summary_line_of_another_shape_is_left_alone(tmp_path, caplog):
@@ -191,8 +196,10 @@ def test_a_summary_line_of_another_shape_is_left_alone(tmp_path, caplog):
     before = log.path.read_bytes()
     settings = Settings({"MIRROR_DIR": str(tmp_path), "MIRROR_HISTORY_DAYS": 30})
     new = record_run(settings, "crawl", datetime.now(), [], 0)
-    assert log.path.read_bytes() == before + (json.dumps(new, ensure_ascii=False,
-                                                         separators=(",", ":")) + "\n").encode()
+    assert (
+        log.path.read_bytes()
+        == before + (json.dumps(new, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    )
     assert "Cannot fold old runs of the run history" in caplog.text
 
 
@@ -217,9 +224,10 @@ def test_status_right_after_the_demo_shows_its_posts_by_category_and_its_run(
     assert status.returncode == 0, status.output  # nothing flagged
     out = status.stdout
     assert f"Mirror {mirror.dir.resolve()}: {len(posts)} posts in _posts/" in out
-    assert "Posts by category: " + ", ".join(
-        f"{c} {n}" for c, n in sorted(by_category.items())
-    ) in out.splitlines()
+    assert (
+        "Posts by category: " + ", ".join(f"{c} {n}" for c, n in sorted(by_category.items()))
+        in out.splitlines()
+    )
     assert "Runs: 1 recorded since " in out and "last (demo) ended" in out and "status 0" in out
     [run] = RunLog(mirror.dir).records()
     assert run["command"] == "demo"

@@ -131,7 +131,8 @@ def test_a_write_the_kernel_refuses_stops_scrapy_crawl_with_status_1(replica, tm
     """RLIMIT_FSIZE: writes past 3,000 bytes fail with EFBIG (no root needed)."""
     mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao"))
     args = ["crawl", "kunmingribao", "-s", f"MIRROR_DIR={mirror.dir}",
-            "-s", f"NEWS_FEEDS_FILE={mirror.catalog_path}", "-s", "AUTOTHROTTLE_ENABLED=False"]  # fmt: skip
+            "-s", f"NEWS_FEEDS_FILE={mirror.catalog_path}",
+            "-s", "AUTOTHROTTLE_ENABLED=False"]  # fmt: skip
     proc = subprocess.run(
         [sys.executable, "-m", "scrapy", *args], cwd=tmp_path, env=scrapy_env(),
         capture_output=True, text=True, timeout=180, preexec_fn=lambda: limit_file_size(3000),

@@ -60,11 +60,16 @@ def test_verify_prints_each_problem_with_its_path_and_fails(copy):
         damaged[str(path)] = expect
 
     # front matter that does not load
-    damage(files[0], files[0].read_text("utf-8").replace('title: "', "title: [", 1),
-           "front matter is not valid YAML")
+    damage(
+        files[0],
+        files[0].read_text("utf-8").replace('title: "', "title: [", 1),
+        "front matter is not valid YAML",
+    )
     # a key missing
     text = files[1].read_text("utf-8")
-    damage(files[1], text.replace(text.split("\n")[4] + "\n", "", 1), "front matter lacks 'categories'")
+    damage(
+        files[1], text.replace(text.split("\n")[4] + "\n", "", 1), "front matter lacks 'categories'"
+    )
     # file name date is not the front matter's
     post = read(files[2])
     moved = files[2].with_name("1999-01-01-" + post.info_code + ".md")
@@ -72,12 +77,18 @@ def test_verify_prints_each_problem_with_its_path_and_fails(copy):
     damaged[str(moved)] = "file name date 1999-01-01 is not the front matter's"
     # an unsafe body, and Markdown Jekyll would turn into a javascript: link
     post = read(files[3])
-    damage(files[3], render(replace(post, body=post.body + "<script>x()</script>"), ""),
-           "body keeps unsafe markup")
+    damage(
+        files[3],
+        render(replace(post, body=post.body + "<script>x()</script>"), ""),
+        "body keeps unsafe markup",
+    )
     post = read(files[4])
     evil = post.body + "看这里 [点击](javascript:alert(1))"
-    damage(files[4], files[4].read_text("utf-8").replace(post.body, evil, 1),
-           "body has Markdown outside its HTML blocks")
+    damage(
+        files[4],
+        files[4].read_text("utf-8").replace(post.body, evil, 1),
+        "body has Markdown outside its HTML blocks",
+    )
     # a newline at the end, and a back-link that is not the format's
     damage(files[5], files[5].read_text("utf-8") + "\n", "1 line(s) after the back-links")
     damage(files[6], files[6].read_text("utf-8").replace("[返回首页]", "[首页]"), "line ")
@@ -96,10 +107,15 @@ def test_verify_prints_each_problem_with_its_path_and_fails(copy):
     lonely = read(files[9])
     files[9].unlink()
     write(copy, replace(lonely, category="nopage"), "")
-    damaged[str(copy / "category" / "nopage.html")] = "missing: category nopage has posts but no page"
+    damaged[str(copy / "category" / "nopage.html")] = (
+        "missing: category nopage has posts but no page"
+    )
     page = copy / "category" / "kunmingribao.html"
-    damage(page, page.read_text("utf-8").replace("layout: category", "layout: page"),
-           "layout is 'page', not 'category'")
+    damage(
+        page,
+        page.read_text("utf-8").replace("layout: category", "layout: page"),
+        "layout is 'page', not 'category'",
+    )
     # the crawler's own files in flight are not posts
     (copy / POSTS_DIR / ".2024-01-01-X.md.abc.tmp").write_text("---\npartial")
 
@@ -130,7 +146,7 @@ def test_verify_refuses_a_missing_mirror(tmp_path):
 @pytest.mark.parametrize(
     ("body", "found"),
     [
-        ('<p>a</p><p>[s](javascript:1)</p>', None),  # inside a block: raw HTML to kramdown
+        ("<p>a</p><p>[s](javascript:1)</p>", None),  # inside a block: raw HTML to kramdown
         ("<table><tbody><tr><td>[t](javascript:2)</td></tr></tbody></table>", None),
         ("<p>a</p>tail [y](javascript:3)", "[y](javascript:3)"),
         ('<img src="http://x/a.png"> [r](javascript:4)', "[r](javascript:4)"),

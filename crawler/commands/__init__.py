@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from scrapy.commands import ScrapyCommand
-from scrapy.crawler import AsyncCrawlerProcess, Crawler, CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcessBase
 from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 
@@ -45,7 +45,7 @@ def add_feeds_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def crawl_feeds(process: AsyncCrawlerProcess | CrawlerProcess, names: list[str]) -> list[FeedResult]:
+def crawl_feeds(process: CrawlerProcessBase, names: list[str]) -> list[FeedResult]:
     """Crawl ``names`` at once in ``process``, sharing one dedup state; their results."""
     crawlers: list[Crawler] = [process.create_crawler(name) for name in names]
     progress = RunProgress.attach(crawlers)  # held here: signals keep weak references

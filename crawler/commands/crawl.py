@@ -9,28 +9,25 @@ from __future__ import annotations
 
 import argparse
 
-from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
-from scrapy.spiders import Spider
 
-from crawler.commands import feed_results, recorded_run, require_fleet_packages
 from crawler import logs
+from crawler.commands import feed_results, recorded_run, require_fleet_packages
+from crawler.compat import CrawlCommand
 from crawler.extensions.summary import FeedResult, RunProgress
 from crawler.logs import add_verbose_option
 
 
-class Command(ScrapyCrawlCommand):
+class Command(CrawlCommand):
     def __init__(self) -> None:
         super().__init__()
         self.crawlers: list[Crawler] = []
         self.progress: RunProgress | None = None
 
-    def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
-        crawler = super()._create_crawler(spidercls)
+    def crawler_created(self, crawler: Crawler) -> None:
         self.crawlers.append(crawler)
         self.progress = RunProgress.attach([crawler])  # held: signals keep weak references
-        return crawler
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)

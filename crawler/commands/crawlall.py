@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from crawler import logs
 from crawler.commands import (
     ScrapyCommand,
     add_feeds_option,
@@ -12,10 +13,9 @@ from crawler.commands import (
     recorded_run,
     require_fleet_packages,
 )
-from crawler import logs
 from crawler.extensions.summary import FeedResult
-from crawler.logs import add_verbose_option
 from crawler.lock import EX_LOCKED
+from crawler.logs import add_verbose_option
 from crawler.rotation import Rotation
 
 logger = logging.getLogger(__name__)

@@ -60,7 +60,7 @@ class Command(ScrapyCommand):
             # The shipped catalog: the real source's endpoints, on the replica.
             write_replica_catalog(replica.url, str(catalog), default_catalog_path())
             self.settings.set("NEWS_FEEDS_FILE", str(catalog), priority="cmdline")
-            if self.settings.getpriority("MIRROR_BASE_URL") < SETTINGS_PRIORITIES["cmdline"]:
+            if (self.settings.getpriority("MIRROR_BASE_URL") or 0) < SETTINGS_PRIORITIES["cmdline"]:
                 # The demo's site links to itself, not to the public mirror.
                 self.settings.set("MIRROR_BASE_URL", "", priority="cmdline")
             process = AsyncCrawlerProcess(self.settings)

@@ -40,7 +40,10 @@ class Command(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument(
-            "-o", "--output", metavar="FILE", default="-",
+            "-o",
+            "--output",
+            metavar="FILE",
+            default="-",
             help="write to FILE (default: -, stdout)",
         )
         parser.add_argument(
@@ -53,11 +56,15 @@ class Command(ScrapyCommand):
             "--until", metavar="WHEN", help="only posts published before WHEN (ISO 8601)"
         )
         parser.add_argument(
-            "--timezone", metavar="TZ", default="Asia/Shanghai",
+            "--timezone",
+            metavar="TZ",
+            default="Asia/Shanghai",
             help="time zone of --since/--until without an offset (default: Asia/Shanghai)",
         )
         parser.add_argument(
-            "--folder", choices=sorted(_FOLDERS), default="all",
+            "--folder",
+            choices=sorted(_FOLDERS),
+            default="all",
             help="posts (_posts/), old (old_post/) or all (default)",
         )
 
@@ -68,7 +75,9 @@ class Command(ScrapyCommand):
         try:
             tz = ZoneInfo(opts.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise UsageError(f"--timezone: {opts.timezone!r} is not a time zone", print_help=False) from None
+            raise UsageError(
+                f"--timezone: {opts.timezone!r} is not a time zone", print_help=False
+            ) from None
         try:
             since = parse_bound(opts.since, tz) if opts.since else None
             until = parse_bound(opts.until, tz, end=True) if opts.until else None
@@ -95,8 +104,11 @@ class Command(ScrapyCommand):
             else:
                 out = stack.enter_context(open(opts.output, "w", encoding="utf-8", newline="\n"))
             posts = ArchiveReader(root).posts(
-                category=categories, since=since, until=until,
-                folders=_FOLDERS[opts.folder], on_error=skip,
+                category=categories,
+                since=since,
+                until=until,
+                folders=_FOLDERS[opts.folder],
+                on_error=skip,
             )
             try:
                 for post in posts:
@@ -121,7 +133,9 @@ class Command(ScrapyCommand):
             + (
                 f"; skipped {plural(len(bad), 'file')} "
                 + ("that is not a valid post" if len(bad) == 1 else "that are not valid posts")
-                + " (see scrapy verify)" if bad else ""
+                + " (see scrapy verify)"
+                if bad
+                else ""
             ),
             file=sys.stderr,
         )

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, cast
 
 from scrapy.exceptions import UsageError
 
 from crawler.commands import ScrapyCommand, feed_names
 from crawler.probe import ProbeSpider, probe_spider
+
+if TYPE_CHECKING:
+    from crawler.spiders.feed import FeedSpider
 
 
 class Command(ScrapyCommand):
@@ -15,7 +19,10 @@ class Command(ScrapyCommand):
         return "FEED"
 
     def short_desc(self) -> str:
-        return "Show what the crawler finds on a feed's first listing page and article, writing nothing"
+        return (
+            "Show what the crawler finds on a feed's first listing page and article, "
+            "writing nothing"
+        )
 
     def long_desc(self) -> str:
         return (
@@ -40,7 +47,9 @@ class Command(ScrapyCommand):
         assert self.crawler_process
         loader = self.crawler_process.spider_loader
         (name,) = feed_names(args[0], loader.list())
-        crawler = self.crawler_process.create_crawler(probe_spider(loader.load(name)))
+        # The project's loader (crawler.spiderloader) makes every spider a FeedSpider.
+        spidercls = cast("type[FeedSpider]", loader.load(name))
+        crawler = self.crawler_process.create_crawler(probe_spider(spidercls))
         self.crawler_process.crawl(crawler)
         self.crawler_process.start()
         spider = crawler.spider

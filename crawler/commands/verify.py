@@ -35,7 +35,11 @@ class Command(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument(
-            "--jobs", "-j", type=int, default=0, metavar="N",
+            "--jobs",
+            "-j",
+            type=int,
+            default=0,
+            metavar="N",
             help="processes checking files at once (default: one per CPU)",
         )
 
@@ -59,7 +63,11 @@ class Command(ScrapyCommand):
             f"{plural(verifier.posts, 'post')}, "
             f"{plural(len(verifier.categories), 'category', 'categories')} checked in "
             f"{elapsed:.1f}s: "
-            + (f"{plural(len(problems), 'problem')} in {plural(files, 'file')}" if problems else "no problems"),
+            + (
+                f"{plural(len(problems), 'problem')} in {plural(files, 'file')}"
+                if problems
+                else "no problems"
+            ),
             file=sys.stderr if problems else sys.stdout,
         )
         self.exitcode = 1 if problems else 0

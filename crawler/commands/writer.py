@@ -39,9 +39,7 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument(
-            "--once", action="store_true", help="write what is waiting, then exit"
-        )
+        parser.add_argument("--once", action="store_true", help="write what is waiting, then exit")
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
@@ -69,7 +67,9 @@ class Command(ScrapyCommand):
             writer.start()
             logger.info(
                 "Writer %s started: posts handed over at %s go to %s",
-                writer.worker.id, writer.worker.where, writer.root,
+                writer.worker.id,
+                writer.worker.where,
+                writer.root,
             )
             writer.run(stop, once=opts.once)
         except FleetUnavailable as e:

@@ -55,5 +55,9 @@ class SelectorDrift:
         stats.set_value("mirror/drift", f"every article dropped as {reason}: {culprit}")
         logger.warning(
             "Feed %s: no article mirrored, %d of %d dropped as %s: %s",
-            spider.name, n, sum(dropped.values()), reason, culprit,
+            spider.name,
+            n,
+            sum(dropped.values()),
+            reason,
+            culprit,
         )

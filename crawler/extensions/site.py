@@ -82,5 +82,7 @@ class SiteFiles:
         self.crawler.stats.inc_value("mirror/errors/site")
         logger.error(
             "Cannot write the site's files in %s: %s (%s); the posts are unaffected",
-            self.site.root, error.strerror or error, error.filename or "",
+            self.site.root,
+            error.strerror or error,
+            error.filename or "",
         )

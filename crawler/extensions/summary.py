@@ -39,12 +39,15 @@ class FeedResult:
         def breakdown(counts: dict[str, int]) -> str:
             return (
                 " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"
-                if counts else ""
+                if counts
+                else ""
             )
 
         held = (
             f"{self.held} held back (dropped lately; -s MIRROR_RETRY_DROPPED_HOURS=0 "
-            "tries them now), " if self.held else ""
+            "tries them now), "
+            if self.held
+            else ""
         )
         text = (
             f"{self.feed}: {self.new} new, {self.known} known, {held}"
@@ -64,13 +67,9 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
         filtered=stats.get("mirror/filtered", 0),
         pages=stats.get("mirror/pages", 0),
         dropped={
-            k.rsplit("/", 1)[1]: v for k, v in stats.items()
-            if k.startswith("mirror/dropped/")
+            k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith("mirror/dropped/")
         },
-        errors={
-            k.rsplit("/", 1)[1]: v for k, v in stats.items()
-            if k.startswith("mirror/errors/")
-        },
+        errors={k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith("mirror/errors/")},
     )
     article_errors = sum(v for k, v in s.errors.items() if k not in ("listing", "storage"))
     # A fleet's worker (crawler.fleet) sees a share of the feed: no listing page
@@ -95,9 +94,12 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
         s.failed = str(stats["mirror/drift"])  # crawler.extensions.drift
     elif article_errors and not (s.new or s.known or s.held or s.filtered or s.dropped or share):
         s.failed = "every article failed"
-    elif s.dropped and len(s.dropped) == 1 and not (s.new or s.known or s.held or share) and sum(
-        s.dropped.values()
-    ) > 1:
+    elif (
+        s.dropped
+        and len(s.dropped) == 1
+        and not (s.new or s.known or s.held or share)
+        and sum(s.dropped.values()) > 1
+    ):
         s.failed = f"every article dropped as {next(iter(s.dropped))}"
     s.reason = reason
     return s
@@ -129,7 +131,9 @@ class RunProgress:
         self.open += 1
         if self.task is None:
             self.task = create_looping_call(self.show)
-            self.task.start(self.crawlers[0].settings.getfloat("MIRROR_PROGRESS_INTERVAL"), now=False)
+            self.task.start(
+                self.crawlers[0].settings.getfloat("MIRROR_PROGRESS_INTERVAL"), now=False
+            )
 
     def spider_closed(self, spider: Spider) -> None:
         self.open -= 1

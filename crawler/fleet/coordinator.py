@@ -29,6 +29,7 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.compat import downloader_idle, engine_requests
 from crawler.fleet.connection import FleetUnavailable
 from crawler.fleet.scheduler import FleetScheduler
 from crawler.fleet.worker import Worker, fleet_worker
@@ -73,12 +74,16 @@ class FleetCoordinator(BaseSpiderMiddleware):
         if not self.run_id:
             logger.info(
                 "Feed %s: the fleet has just crawled it (%s); nothing to do",
-                self.feed, f"tick {self.tick}" if self.tick else "within FLEET_RUN_GRACE",
+                self.feed,
+                f"tick {self.tick}" if self.tick else "within FLEET_RUN_GRACE",
             )
             return
         logger.info(
             "Feed %s: worker %s joined run %s of the fleet at %s",
-            self.feed, self.worker.id, self.run_id, self.worker.where,
+            self.feed,
+            self.worker.id,
+            self.run_id,
+            self.worker.where,
         )
         try:
             async for o in start:
@@ -111,12 +116,7 @@ class FleetCoordinator(BaseSpiderMiddleware):
     def engine_busy(self) -> set[int]:
         engine = self.crawler.engine
         assert engine is not None
-        busy = {id(r) for r in engine.downloader.active}
-        slot = engine.scraper.slot
-        if slot is not None:
-            busy |= {id(r) for r in slot.active}
-            busy |= {id(r) for _, r, _ in slot.queue}
-        return busy
+        return {id(r) for r in engine_requests(engine)}
 
     def poll(self) -> None:
         scheduler, engine = self.scheduler, self.crawler.engine
@@ -128,7 +128,7 @@ class FleetCoordinator(BaseSpiderMiddleware):
                 if self.run_over():
                     self.close("finished")
                 return
-            if not engine.downloader.active and not engine.downloader.needs_backout():
+            if downloader_idle(engine):
                 # Idle meanwhile: hand it a request, which wakes it up.
                 request = scheduler.fetch_ahead()
                 if request is not None:

@@ -13,6 +13,7 @@ the other workers get their turn).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 from collections import deque
@@ -56,9 +57,10 @@ class FleetHostLeases:
         while True:
             lease = f"{w.id}#{next(self.counter)}"
             try:
+                # w.call runs the lambda at once, within this iteration.
                 wait = w.call("politeness", lambda: w.scripts["ACQUIRE"](
                     keys=[self.keys.leases(host), self.keys.next_start(host)],
-                    args=[max(1, limit), int(delay * 1000), self.ttl_ms, lease],
+                    args=[max(1, limit), int(delay * 1000), self.ttl_ms, lease],  # noqa: B023
                 ))  # fmt: skip
             except FleetUnavailable as e:
                 raise FleetLost(str(e)) from None
@@ -110,10 +112,8 @@ class FleetHostLeases:
                     self.handed[lease] = handed + 1
                     future.set_result(lease)
                     return
-        try:
+        with contextlib.suppress(*REDIS_ERRORS):  # it expires on its own
             self.worker.client.zrem(self.keys.leases(host), lease)
-        except REDIS_ERRORS:
-            pass  # it expires on its own
 
     def renew(self) -> None:
         if not self.held:

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import deque
 from importlib import import_module
@@ -26,6 +27,7 @@ from typing import Any
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.utils.misc import load_object
+from scrapy.utils.request import request_from_dict
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -46,19 +48,24 @@ class ReliableQueue(PriorityQueue):
         self.worker, self.feed, self.prefetch = worker, feed, max(1, prefetch)
         self.pending: list[Any] = []  # score, member, infoCode of requests to queue
 
-    def _encode_request(self, request: Request) -> bytes:
+    def encode(self, request: Request) -> bytes:
+        """The queue entry of ``request``: its infoCode, a newline, and the
+        request's dict as ``SCHEDULER_SERIALIZER`` writes it."""
         code = request.meta.get("info_code") or ""
-        return code.encode("ascii") + b"\n" + super()._encode_request(request)
+        data = self.serializer.dumps(request.to_dict(spider=self.spider))
+        return code.encode("ascii") + b"\n" + data
 
-    def _decode_request(self, encoded_request: bytes) -> Request:
-        return super()._decode_request(encoded_request.split(b"\n", 1)[-1])
+    def decode(self, member: bytes) -> Request:
+        """The request of a queue entry (:meth:`encode`)."""
+        data = self.serializer.loads(member.split(b"\n", 1)[-1])
+        return request_from_dict(data, spider=self.spider)
 
     def push(self, request: Request) -> None:
         """Queue a request: at the next :meth:`flush`, which the scheduler calls
         before the engine asks for more and before anything is given back, so a
         request that made these is still held when they are not queued yet."""
         code = request.meta.get("info_code") or ""
-        self.pending += [-request.priority, self._encode_request(request), code]
+        self.pending += [-request.priority, self.encode(request), code]
 
     def flush(self) -> None:
         if not self.pending:
@@ -69,7 +76,7 @@ class ReliableQueue(PriorityQueue):
             keys=[self.key, w.keys.claims], args=[self.feed, *items]
         ))  # fmt: skip
 
-    def pop(self, timeout: int = 0) -> list[tuple[str, Request]]:  # type: ignore[override]
+    def pop(self, timeout: int = 0) -> list[tuple[str, Request]]:
         """Up to ``prefetch`` requests, each now held by this worker."""
         self.flush()
         w = self.worker
@@ -81,7 +88,7 @@ class ReliableQueue(PriorityQueue):
         for i in range(0, len(found), 2):
             field, member = found[i].decode(), found[i + 1]
             try:
-                taken.append((field, self._decode_request(member)))
+                taken.append((field, self.decode(member)))
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 junk.append(field)
                 what = what_it_is(member)
@@ -138,6 +145,7 @@ class FleetScheduler(Scheduler):
     local: deque[Request]  # taken from the queue, not yet handed to the engine
     ahead: set[int]  # taken for an idle engine, coming back through engine.crawl
     max_waiting: int  # requests waiting for a host's permit, beyond which none is taken
+    df: Any  # scrapy-redis's dupefilter (RunDupeFilter), untyped
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FleetScheduler:
@@ -173,9 +181,7 @@ class FleetScheduler(Scheduler):
             key=self.queue_key % {"spider": spider.name},
             serializer=self.serializer,
         )
-        self.queue.attach(
-            self.worker, spider.name, spider.settings.getint("FLEET_PREFETCH")
-        )
+        self.queue.attach(self.worker, spider.name, spider.settings.getint("FLEET_PREFETCH"))
         if not self.df:
             self.df = load_object(self.dupefilter_cls).from_spider(spider)
         waiting = len(self.queue)
@@ -186,10 +192,8 @@ class FleetScheduler(Scheduler):
 
     def close(self, reason: str) -> None:
         """Queue what is still to be queued; the fleet's queue outlives this worker."""
-        try:
+        with contextlib.suppress(FleetUnavailable):
             self.queue.flush()
-        except FleetUnavailable:
-            pass
 
     # -- the queue ----------------------------------------------------------
     def __len__(self) -> int:
@@ -259,7 +263,8 @@ class FleetScheduler(Scheduler):
         """
         local = {id(r) for r in self.local}
         done = [
-            field for field, request in self.held.items()
+            field
+            for field, request in self.held.items()
             if id(request) not in local and (busy is None or id(request) not in busy)
         ]
         if not done:
@@ -268,4 +273,3 @@ class FleetScheduler(Scheduler):
         for field in done:
             del self.held[field]
         self.worker.ack(done)
-

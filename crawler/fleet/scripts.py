@@ -27,7 +27,9 @@ end
 # KEYS: mirrored, dropped, claims
 # ARGV: prefix, infoCode, worker, now, retry window (s)
 # -> 0 known (mirrored or dropped recently), 1 claimed by a live owner, 2 claimed now
-CLAIM = _OWNER_HOLDS + """
+CLAIM = (
+    _OWNER_HOLDS
+    + """
 local code = ARGV[2]
 if redis.call('SISMEMBER', KEYS[1], code) == 1 then return 0 end
 local dropped = redis.call('HGET', KEYS[2], code)
@@ -37,6 +39,7 @@ if owner and (owner == ARGV[3] or owner_holds(ARGV[1], owner)) then return 1 end
 redis.call('HSET', KEYS[3], code, ARGV[3])
 return 2
 """
+)
 
 # KEYS: mirrored, claims, posts
 # ARGV: infoCode, payload to push on posts (handoff) or ''

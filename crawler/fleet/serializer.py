@@ -49,7 +49,7 @@ def _encode(value: Any) -> Any:
 
 def _decode(obj: dict[str, Any]) -> Any:
     if len(obj) == 1:
-        (key, value), = obj.items()
+        ((key, value),) = obj.items()
         if key == "$b":
             return base64.b64decode(value, validate=True)
         if key == "$d":

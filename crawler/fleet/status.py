@@ -69,7 +69,7 @@ class FleetStatus:
         lines.append(f"  queue: {total} requests" + (f" ({detail})" if detail else ""))
         if self.runs:
             lines.append("  runs going on: " + ", ".join(
-                f"{feed} (since {time.strftime('%H:%M:%S', time.localtime(float(r.get('started') or 0)))})"
+                f"{feed} (since {_clock(r.get('started'))})"
                 for feed, r in sorted(self.runs.items())
             ))  # fmt: skip
         lines.append(
@@ -81,6 +81,11 @@ class FleetStatus:
             + ("" if self.epoch else " (the mirror's posts are not recorded yet)")
         )
         return "\n".join(lines)
+
+
+def _clock(started: Any) -> str:
+    """The local time of day a run's ``started`` (Unix seconds) names."""
+    return time.strftime("%H:%M:%S", time.localtime(float(started or 0)))
 
 
 def fleet_status(settings: BaseSettings) -> FleetStatus:

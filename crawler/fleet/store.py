@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import sys
 import time
@@ -121,12 +123,11 @@ class RedisDedupStore(DedupStore):
         return got == 2
 
     def release(self, info_code: str) -> None:
-        try:
+        # Said once; the claim lapses with this worker, the next run redoes it.
+        with contextlib.suppress(FleetUnavailable):
             self.worker.call(
                 "release", lambda: self.worker.client.hdel(self.keys.claims, info_code)
             )
-        except FleetUnavailable:
-            pass  # said once; the claim lapses with this worker, the next run redoes it
 
     def forget_drop(self, info_code: str, feed: str = "") -> None:
         if self.local is not None:
@@ -140,10 +141,8 @@ class RedisDedupStore(DedupStore):
             pipe.hdel(self.keys.claims, info_code)
             pipe.execute()
 
-        try:
+        with contextlib.suppress(FleetUnavailable):  # said once; only tried again sooner
             w.call("drop", record)
-        except FleetUnavailable:
-            pass  # said once; the article is only tried again sooner
 
     def commit(self, info_code: str, write: Callable[[], Path]) -> Path | None:
         """Write the post unless the folder has it, then record it in Redis.
@@ -205,10 +204,9 @@ class RedisDedupStore(DedupStore):
     def close(self) -> None:
         if self.flush in self.worker.on_beat:
             self.worker.on_beat.remove(self.flush)
-        try:
+        # Unflushed, the folder's index has them: Redis learns of them from it next time.
+        with contextlib.suppress(FleetUnavailable):
             self.flush()
-        except FleetUnavailable:
-            pass  # the folder's index has them: Redis learns of them from it next time
         if self.local is not None:
             self.local.close()
 
@@ -222,12 +220,14 @@ def seed_posts(worker: Worker, local: FileDedupStore, by: str) -> int:
     added = 0
     for start in range(0, len(codes), SEED_BATCH):
         batch = codes[start : start + SEED_BATCH]
-        added += worker.call("seed", lambda b=batch: worker.client.sadd(keys.mirrored, *b))
+        added += worker.call("seed", functools.partial(worker.client.sadd, keys.mirrored, *batch))
     stamp = f"{time.time():.3f} {by} {worker.id} {local.root}"
     if worker.call("seed", lambda: worker.client.set(keys.epoch, stamp, nx=True)):
         logger.info(
             "Recorded the %d posts of mirror %s in Redis at %s",
-            len(codes), local.root, worker.where,
+            len(codes),
+            local.root,
+            worker.where,
         )
     return added
 
@@ -251,7 +251,8 @@ def folder_behind(settings: BaseSettings) -> str | None:
         finally:
             local.close()
         lacking = [
-            code for code in (c.decode() for c in client.sscan_iter(keys.mirrored, count=SEED_BATCH))
+            code
+            for code in (c.decode() for c in client.sscan_iter(keys.mirrored, count=SEED_BATCH))
             if code not in have
         ]
         if not lacking:

@@ -13,6 +13,7 @@ no worker holds a request of it (nor is still queueing its start requests).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -112,10 +113,8 @@ class Worker:
             self.leave()
 
     def _tick(self) -> None:
-        try:
+        with contextlib.suppress(FleetUnavailable):
             self.beat()
-        except FleetUnavailable:
-            pass
 
     def info(self) -> dict[str, Any]:
         return {
@@ -175,9 +174,10 @@ class Worker:
         return (run_id or b"").decode(), resume == b"1"
 
     def run_resume(self, feed: str) -> bool:
-        return self.call(
-            "run", lambda: self.client.hget(self.keys.feed(feed, "run"), "resume")
-        ) == b"1"
+        return (
+            self.call("run", lambda: self.client.hget(self.keys.feed(feed, "run"), "resume"))
+            == b"1"
+        )
 
     def start_done(self, feed: str) -> None:
         self.call("start", lambda: self.client.hdel(self.keys.held(self.id), f"{feed}|start"))
@@ -187,14 +187,13 @@ class Worker:
         return self.call("recover", self._recover)
 
     def _recover(self) -> int:
-        requeued, *dead = self.scripts["RECOVER"](
-            keys=[self.keys.workers], args=[self.keys.prefix]
-        )
+        requeued, *dead = self.scripts["RECOVER"](keys=[self.keys.workers], args=[self.keys.prefix])
         others = sorted(w.decode() for w in dead if w.decode() != self.id)
         if others:
             logger.warning(
                 "Queued again %d requests held by workers that stopped beating: %s",
-                requeued, ", ".join(others),
+                requeued,
+                ", ".join(others),
             )
         return int(requeued)
 

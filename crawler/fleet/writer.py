@@ -14,6 +14,8 @@ lost, torn or written twice.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import threading
@@ -66,9 +68,9 @@ class PostWriter:
             writer_id = key.decode()[len(self.keys.writing) + 1 :]
             if writer_id == self.worker.id or client.exists(self.keys.alive(writer_id)):
                 continue  # its own list, or a writer still beating
-            while self.worker.call("orphans", lambda k=key: client.lmove(
-                k, self.keys.posts, "RIGHT", "LEFT"
-            )):  # fmt: skip
+            while self.worker.call(
+                "orphans", functools.partial(client.lmove, key, self.keys.posts, "RIGHT", "LEFT")
+            ):
                 moved += 1
             client.hdel(self.keys.writers, writer_id)
         if moved:
@@ -82,8 +84,9 @@ class PostWriter:
         """Write one handed-over post (waiting up to ``timeout`` s); False if none came."""
         client = self.worker.client
         if timeout > 0:
+            # Redis takes a fractional timeout; redis-py's annotation says int.
             raw = self.worker.call("take", lambda: client.blmove(
-                self.keys.posts, self.mine, timeout, "LEFT", "RIGHT"
+                self.keys.posts, self.mine, timeout, "LEFT", "RIGHT"  # type: ignore[arg-type]
             ))  # fmt: skip
         else:
             raw = self.worker.call("take", lambda: client.lmove(
@@ -142,10 +145,8 @@ class PostWriter:
                 break
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(FleetUnavailable):
             self.worker.leave()
-        except FleetUnavailable:
-            pass
         self.local.close()
 
 

@@ -36,12 +36,9 @@ def declared_encoding(response: TextResponse) -> str | None:
     bom, _ = read_bom(response.body)
     if bom:
         return bom
-    declared = http_content_type_encoding(
-        response.headers.get(b"Content-Type", b"").decode("latin-1")
-    )
-    if declared is None and not response.headers.get(b"Content-Type", b"").startswith(
-        b"application/json"
-    ):
+    content_type = response.headers.get(b"Content-Type") or b""
+    declared = http_content_type_encoding(content_type.decode("latin-1"))
+    if declared is None and not content_type.startswith(b"application/json"):
         declared = html_body_declared_encoding(response.body)
     return declared
 

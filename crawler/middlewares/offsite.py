@@ -37,7 +37,8 @@ class FeedHostsMiddleware(OffsiteMiddleware):
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         return mw
 
-    def process_request(self, request: Request) -> None:
+    # Without the spider argument Scrapy 2.19 deprecated (and no longer passes).
+    def process_request(self, request: Request) -> None:  # type: ignore[override]
         spider = self.crawler.spider
         assert spider is not None
         if request.meta.get("allow_offsite") or self.should_follow(request, spider):
@@ -47,7 +48,10 @@ class FeedHostsMiddleware(OffsiteMiddleware):
         self.stats.inc_value("offsite/filtered")
         logger.warning(
             "Not following a request off the hosts of feed %s (%s): host %r <%s>%s",
-            spider.name, ", ".join(getattr(spider, "allowed_domains", None) or []),
-            host, request.url, f", redirected from <{redirected[0]}>" if redirected else "",
+            spider.name,
+            ", ".join(getattr(spider, "allowed_domains", None) or []),
+            host,
+            request.url,
+            f", redirected from <{redirected[0]}>" if redirected else "",
         )
         raise IgnoreRequest(f"host {host!r} is not one of the feed's")

@@ -30,6 +30,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.utils.asyncio import is_asyncio_available
 
+from crawler.compat import download_slot, download_slot_key
+
 if TYPE_CHECKING:
     from crawler.fleet.politeness import FleetHostLeases
 
@@ -125,15 +127,12 @@ class PolitenessMiddleware:
         limit = int(own.get("concurrency", self.limit))
         delay = float(own.get("delay", self.delay))
         engine = self.crawler.engine
-        slot = engine.downloader.slots.get(key) if engine is not None else None
+        slot = download_slot(engine, key) if engine is not None else None
         if slot is not None:
             # Requests leave in the order and at the times the gate grants
             # them: the download slot's random jitter on top would hold one
             # past its turn, to reach the host just before another worker's.
-            if hasattr(slot, "jitter"):  # Scrapy 2.19+
-                slot.jitter = 0
-            else:
-                slot.randomize_delay = False
+            slot.jitter = 0
         if self.autothrottle:
             # A host's first request has no slot yet: AutoThrottle's start delay.
             delay = max(delay, slot.delay if slot is not None else self.start_delay)
@@ -143,7 +142,7 @@ class PolitenessMiddleware:
         global _waiting
         engine = self.crawler.engine
         assert engine is not None
-        key = engine.downloader.get_slot_key(request)
+        key = download_slot_key(engine, request)
         limit, delay = self.bounds(key)
         gate = host_gate(key)
         _waiting += 1

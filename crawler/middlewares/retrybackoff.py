@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import random
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -68,7 +68,8 @@ class RetryBackoffMiddleware:
         if not retries:
             return
         wait = self.delay(retries, request.meta.get("retry_after"))
-        self.crawler.stats.inc_value("retry/backoff_seconds", wait)
+        # Seconds, not a count: Scrapy's stats add any number, its annotation says int.
+        self.crawler.stats.inc_value("retry/backoff_seconds", wait)  # type: ignore[arg-type]
         logger.debug("Retry %d of <%s> in %.1f s", retries, request.url, wait)
         await sleep(wait)
 

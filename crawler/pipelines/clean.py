@@ -7,13 +7,16 @@ build time or the size of its Atom feeds.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.cleaning import BodyCleaner, clean_digest
 from crawler.items import Article
+
+if TYPE_CHECKING:
+    from crawler.spiders.feed import FeedSpider
 
 
 class CleanPipeline:
@@ -29,10 +32,11 @@ class CleanPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
+        feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
         if self.cleaner is None:
-            self.cleaner = BodyCleaner(self.crawler.spider.feed.drop)
+            self.cleaner = BodyCleaner(feed.drop)
         item.body = self.cleaner.clean(item.body or "", item.url)
-        if self.crawler.spider.feed.rolling:
+        if feed.rolling:
             item.digest = clean_digest(item.digest or "")
         if not item.body:
             self.drop("empty_body")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -11,6 +11,9 @@ from scrapy.exceptions import DropItem
 from crawler.catalog import INFO_CODE
 from crawler.dates import parse_date
 from crawler.items import Article
+
+if TYPE_CHECKING:
+    from crawler.spiders.feed import FeedSpider
 
 _SOURCE_PREFIX = re.compile(r"^\s*(?:来源|来自|稿源|source)\s*[：:]\s*", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -45,7 +48,7 @@ class ValidatePipeline:
         return item
 
     def check(self, item: Article) -> str | None:
-        feed = self.crawler.spider.feed
+        feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
         if not INFO_CODE.fullmatch(item.info_code or ""):
             return "bad_infocode"
         item.title = one_line(item.title)

@@ -75,7 +75,10 @@ class WritePipeline:
             self.crawler.stats.inc_value("mirror/errors/storage")
             logger.error(
                 "Cannot write post %s of feed %s to %s: %s; stopping the crawl",
-                post.info_code, item.feed, e.filename or path, e.strerror or e,
+                post.info_code,
+                item.feed,
+                e.filename or path,
+                e.strerror or e,
             )
             self.crawler.stats.set_value("mirror/storage_error", str(e.filename or path))
             if not self.stopping:

@@ -209,7 +209,7 @@ def _board(rng: random.Random) -> str:
 
 
 def _chart(rng: random.Random) -> str:
-    code, name = rng.choice(STOCKS)
+    code, _name = rng.choice(STOCKS)
     market, number = code.split(".")
     return (
         '<!-- EM_StockImg_Start --><p style="text-align:center;">'
@@ -234,7 +234,7 @@ def _table(rng: random.Random) -> str:
     return (
         '<table class="data-table" border="1" cellspacing="0" style="width:100%;" '
         'data-source="tjj"><thead><tr><th>指标</th><th>数值</th><th>单位</th>'
-        f'<th>同比增长</th></tr></thead><tbody>{cells}</tbody></table>'
+        f"<th>同比增长</th></tr></thead><tbody>{cells}</tbody></table>"
     )
 
 
@@ -453,8 +453,10 @@ class Source:
         with self._lock:
             for _ in range(n):
                 serial = self.articles + len(state.published)
-                newest = state.published[-1].date if state.published else (
-                    self.base_article(target, self.articles - 1).date
+                newest = (
+                    state.published[-1].date
+                    if state.published
+                    else (self.base_article(target, self.articles - 1).date)
                 )
                 assert newest is not None
                 when = max(clock, newest + timedelta(seconds=1))

@@ -99,7 +99,10 @@ CONTROL_TITLE = "控制\x07字符\x1b[31m红\u2028分隔\u202e反向\ufeff标记
 # says, from its publication time. A date without a time is that day at 00:00,
 # and the title names the time a post must get (``DATE_TITLE``).
 DATE_TEXTS: dict[str, tuple[str, Callable[[datetime], str]]] = {
-    "HX-date-label-cjk": ("date after a label, 年月日", lambda w: f"发布时间：{w:%Y年%m月%d日 %H:%M}"),
+    "HX-date-label-cjk": (
+        "date after a label, 年月日",
+        lambda w: f"发布时间：{w:%Y年%m月%d日 %H:%M}",
+    ),
     "HX-date-label": ("date after a label", lambda w: f"时间：{w:%Y-%m-%d %H:%M}"),
     "HX-date-source": ("date before the source", lambda w: f"{w:%Y-%m-%d %H:%M:%S} 来源:云南网"),
     "HX-date-weekday": (
@@ -112,9 +115,16 @@ DATE_TEXTS: dict[str, tuple[str, Callable[[datetime], str]]] = {
 # The listing /hostile/category/faults.html: good articles among each way a
 # download fails (by the name it is counted under) and a body too large to keep.
 FAULTS = {
-    "HX-good-1": "", "HX-good-2": "", "HX-slow": "timeout", "HX-reset": "reset",
-    "HX-dataloss": "dataloss", "HX-oversize": "too_big", "HX-oversize-stream": "too_big",
-    "HX-flaky": "http_503", "HX-redirect-loop": "ignored", "HX-huge-body": "too_large",
+    "HX-good-1": "",
+    "HX-good-2": "",
+    "HX-slow": "timeout",
+    "HX-reset": "reset",
+    "HX-dataloss": "dataloss",
+    "HX-oversize": "too_big",
+    "HX-oversize-stream": "too_big",
+    "HX-flaky": "http_503",
+    "HX-redirect-loop": "ignored",
+    "HX-huge-body": "too_large",
 }
 DATE_TITLE = "日期测试"  # + the post's time as "YYYY-MM-DD HH:MM"
 EVIL_OUTLETS = {
@@ -135,6 +145,7 @@ def _cases() -> list[Case]:
     h = "hostile"
     for k, title in enumerate(GOOD_TITLES, 1):
         c.append(Case(f"HX-good-{k}", h, "good article", "mirrored", title))
+    # fmt: off
     c += [
         Case("HX-truncated", h, "truncated HTML (cut before the body)", "refused"),
         Case("HX-truncated-body", h, "truncated HTML (cut inside the body)", "safe"),
@@ -155,24 +166,25 @@ def _cases() -> list[Case]:
         Case("HX-charset-utf8-lie", h, "declares UTF-8, is GBK", "mirrored", GBK_TITLE),
         Case("HX-charset-gbk-lie", h, "declares GBK, is UTF-8", "mirrored", GBK_TITLE),
         Case("HX-charset-unknown", h, "declares a charset that does not exist", "mirrored",
-             GBK_TITLE),  # fmt: skip
+             GBK_TITLE),
         Case("HX-charset-latin1-lie", h, "declares ISO-8859-1, is GB18030", "safe"),
         Case("HX-yaml-title", h, "title built to break YAML front matter", "mirrored",
-             one_line(YAML_TITLE)),  # fmt: skip
+             one_line(YAML_TITLE)),
         Case("HX-liquid-title", h, "title with Liquid tags", "mirrored", LIQUID_TITLE),
         Case("HX-markdown-title", h, "title with a javascript: Markdown link", "mirrored",
-             MARKDOWN_TITLE),  # fmt: skip
+             MARKDOWN_TITLE),
         Case("HX-control-title", h, "title with control and bidi characters", "mirrored",
-             one_line(CONTROL_TITLE)),  # fmt: skip
+             one_line(CONTROL_TITLE)),
         Case("HX-liquid-outlet", h, "outlet with Liquid tags", "mirrored", GOOD_TITLES[0]),
         Case("HX-markdown-outlet", h, "outlet built to break the back-link", "mirrored",
-             GOOD_TITLES[1]),  # fmt: skip
+             GOOD_TITLES[1]),
         Case("HX-yaml-outlet", h, "outlet built to break YAML", "mirrored", GOOD_TITLES[2]),
         Case("HX-autolink", h, "share link built to break the Markdown autolink", "mirrored",
-             GOOD_TITLES[3]),  # fmt: skip
+             GOOD_TITLES[3]),
         Case("HX-deep-nesting", h, "body nested 5,000 elements deep", "safe"),
         Case("HX-liquid-body", h, "body with Liquid tags", "mirrored", GOOD_TITLES[4]),
     ]
+    # fmt: on
     c += [Case(code, h, kind, "mirrored") for code, (kind, _) in DATE_TEXTS.items()]
     c += [
         Case(f"HX-xss-{k:02d}", h, f"OWASP XSS vector {k}", "safe")
@@ -199,17 +211,19 @@ def _cases() -> list[Case]:
         Case("HJ-xss", d, "JSON body with XSS vectors and Liquid", "safe"),
     ]
     lst = "hostilelist"
+    # fmt: off
     c += [
         Case("HL-good-1", lst, "good record", "mirrored", GOOD_TITLES[2]),
         Case("HL-js-link", lst, "record linking javascript:", "mirrored", GOOD_TITLES[3]),
         Case("HL-data-link", lst, "record linking a data: URL", "mirrored", GOOD_TITLES[4]),
         Case("HL-markdown-link", lst, "record link built to break the autolink", "mirrored",
-             GOOD_TITLES[0]),  # fmt: skip
+             GOOD_TITLES[0]),
         Case("HL-title-object", lst, "record fields of the wrong JSON types", "mirrored",
-             GOOD_TITLES[1]),  # fmt: skip
+             GOOD_TITLES[1]),
         Case("20220220", lst, "record with a numeric infoCode", "mirrored", GBK_TITLE),
         Case("HL-no-fields", lst, "record and article without title", "refused"),
     ]
+    # fmt: on
     return c
 
 
@@ -374,9 +388,9 @@ class Hostile:
         if code == "HX-empty":
             return self.make(200, "text/html; charset=utf-8", b"")
         if code == "HX-garbage":
-            page = self.page(case).encode("utf-8")
+            encoded = self.page(case).encode("utf-8")
             junk = random.Random(code).randbytes(4096)
-            return self.make(200, "text/html; charset=utf-8", zlib.compress(page) + junk)
+            return self.make(200, "text/html; charset=utf-8", zlib.compress(encoded) + junk)
         page = self.page(case)
         if code == "HX-truncated":
             return self.html(page[: page.index('<div class="time">') + 30])
@@ -427,7 +441,7 @@ class Hostile:
     def body(self, case: Case) -> str:
         code = case.code
         if code.startswith("HX-xss-"):
-            vector = xss_vectors()[int(code[len("HX-xss-"):]) - 1]
+            vector = xss_vectors()[int(code[len("HX-xss-") :]) - 1]
             return f"<p>前文 {code}。</p>{vector}<p>后文 {code}。</p>"
         if code == "HX-deep-nesting":
             return "<p>嵌套前文。</p>" + "<div><span>" * 5000 + "深处" + "</span></div>" * 5000
@@ -528,7 +542,9 @@ class Hostile:
             records.append(record)
         for k, (_, junk) in enumerate(LIST_JUNK):
             records.insert(1 + 2 * k, junk)
-        return self.make(200, json_type, json.dumps({"records": records}, ensure_ascii=False).encode())
+        return self.make(
+            200, json_type, json.dumps({"records": records}, ensure_ascii=False).encode()
+        )
 
     # Helpers ----------------------------------------------------------------------
 

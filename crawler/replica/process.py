@@ -36,13 +36,13 @@ class ReplicaProcess:
             return json.loads(r.read())
 
     def stats(self) -> dict[str, Any]:
-        return self.get("/_replica/stats")  # type: ignore[no-any-return]
+        return self.get("/_replica/stats")
 
     def reset(self) -> None:
         self.get("/_replica/reset")
 
     def publish(self, feed: str, n: int) -> list[str]:
-        return self.get(f"/_replica/publish?feed={feed}&n={n}")  # type: ignore[no-any-return]
+        return self.get(f"/_replica/publish?feed={feed}&n={n}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -8,6 +8,7 @@ it is asked for (:meth:`Replica.stats`), and answers control requests under
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -15,10 +16,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.replica.content import (
@@ -64,7 +65,7 @@ def _html(text: str, status: int = 200) -> Response:
 
 def _error_page(status: int, message: str) -> Response:
     return _html(
-        f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{status}</title>"
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{status}</title>'
         f"</head><body><h2>{status} {html_text(message)}</h2></body></html>\n",
         status,
     )
@@ -142,12 +143,12 @@ class Site:
             return self.news_text(self._article(arg("id")))
         if path.startswith("/api/list/"):
             feed = path[len("/api/list/") :]
-            page = arg("page") or "1"
+            asked = arg("page") or "1"
             if feed not in FEEDS or FEEDS[feed].listing == "html":
                 return _json({"error": "no such list"}, 404)
-            if not page.isdigit() or int(page) < 1:
+            if not asked.isdigit() or int(asked) < 1:
                 return _json({"error": "bad page"}, 400)
-            return self.list_api(feed, int(page), base)
+            return self.list_api(feed, int(asked), base)
         if path == "/api/content":
             return self.content(self._article(arg("id")), arg("key") or "text")
         return _error_page(404, "页面不存在")
@@ -159,8 +160,7 @@ class Site:
 
     def home(self) -> Response:
         links = "".join(
-            f'<li><a href="/category/{f}.html">{FEEDS[f].outlets[0]}</a></li>'
-            for f in HTML_FEEDS
+            f'<li><a href="/category/{f}.html">{FEEDS[f].outlets[0]}</a></li>' for f in HTML_FEEDS
         )
         return _html(
             '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
@@ -178,10 +178,7 @@ class Site:
         if how == "meta":
             return "text/html", f'<meta charset="{codec}">', codec
         if how == "http-equiv":
-            meta = (
-                '<meta http-equiv="Content-Type" '
-                f'content="text/html; charset={codec}">'
-            )
+            meta = f'<meta http-equiv="Content-Type" content="text/html; charset={codec}">'
             return "text/html", meta, codec
         return "text/html", "", codec
 
@@ -271,9 +268,7 @@ class Site:
         style = self.source.gbk_style(article) if FEEDS[feed].gbk else None
         h1 = f"<h1>{html_text(article.title)}</h1>\n" if article.title else ""
         body = (
-            '<div class="article">\n'
-            + h1
-            + '<div class="info">'
+            '<div class="article">\n' + h1 + '<div class="info">'
             f'<div class="time">{html_text(article.date_text)}</div>'
             f'<div class="source">来源：<a href="#">{html_text(article.outlet)}</a></div>'
             "</div>\n"
@@ -332,9 +327,7 @@ class Site:
         if page == 1 and feed in source.faults:
             bad = source.faults[feed]
             for k, (reason, code) in enumerate(bad.items()):
-                record = _record(
-                    source.base_article(feed, source.articles - 1), layout, base
-                )
+                record = _record(source.base_article(feed, source.articles - 1), layout, base)
                 record["title"] = f"{record['title']}（{reason}）"
                 if reason == "no_info_code":
                     record.pop("infoCode", None)
@@ -421,10 +414,8 @@ class _Server(ThreadingHTTPServer):
         with self._live_lock:
             live = list(self._live.items())
         for _, sock in live:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         deadline = time.monotonic() + timeout
         for thread, _ in live:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -551,7 +542,7 @@ class Replica:
         if self._server is None:
             server = _Server((self.host, self.port), self)
             self._server = server
-            host, port = server.server_address[:2]
+            host, port = cast(tuple[str, int], server.server_address[:2])  # bound to an IP
             self._url = f"http://{host}:{port}"
             self._thread = threading.Thread(
                 target=server.serve_forever, kwargs={"poll_interval": 0.1},

@@ -163,7 +163,9 @@ class WebApi:
         if faults:
             # The API hiccup the finews mirror wrote as a post with no title and date.
             hiccup = self._story("emnews", self.now)
-            self._lists["emnews"].insert(min(3, n), replace(hiccup, title="", time_text="", when=None))
+            self._lists["emnews"].insert(
+                min(3, n), replace(hiccup, title="", time_text="", when=None)
+            )
         if finews is not None:
             self.add_finews(finews)
 
@@ -182,8 +184,11 @@ class WebApi:
         rng = random.Random(f"webapi:title:{feed}:{serial}")
         outlet = outlet or outlets[serial % len(outlets)]
         number = f"{when:%Y%m%d}{digit}{(239000000 + serial * 7919) % 10**9:09d}"  # 18 digits
-        title = _title(rng) if feed == "regional" else rng.choice(FINANCE_TITLES) + rng.choice(
-            ("", " 机构：后市可期", " 多只个股涨停", " 资金持续流入")
+        title = (
+            _title(rng)
+            if feed == "regional"
+            else rng.choice(FINANCE_TITLES)
+            + rng.choice(("", " 机构：后市可期", " 多只个股涨停", " 资金持续流入"))
         )
         story = Story(
             code=f"NW{number}", title=title, time_text=f"{when:%Y-%m-%d %H:%M:%S}",
@@ -208,7 +213,9 @@ class WebApi:
                 continue
             for feed in MARKET_TYPES:
                 if story.outlet in FEEDS[f"market{feed}"][0]:
-                    plain = Story(story.code, story.title, story.time_text, story.outlet, story.when)
+                    plain = Story(
+                        story.code, story.title, story.time_text, story.outlet, story.when
+                    )
                     market = self._lists[f"market{feed}"]
                     market.append(plain)
                     market.sort(key=_newest_first)
@@ -249,7 +256,9 @@ class WebApi:
             stories = self._lists[feed]
             for _ in range(n):
                 newest = max((s.when for s in stories if s.when), default=clock)
-                when = max(clock.astimezone(TZ).replace(microsecond=0), newest + timedelta(seconds=1))
+                when = max(
+                    clock.astimezone(TZ).replace(microsecond=0), newest + timedelta(seconds=1)
+                )
                 story = self._story(feed, when, outlet)
                 stories.insert(0, story)
                 keys.append(story.id or story.code)
@@ -315,7 +324,9 @@ def read_finews_post(path: Path) -> tuple[str, Story, str, str]:
     meta = dict(line.split(":", 1) for line in front.splitlines())
     title = meta["title"].strip()[1:-1]
     time_text = meta["date"].strip().removesuffix("+0800").strip()
-    when = datetime.strptime(time_text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=TZ) if time_text else None
+    when = (
+        datetime.strptime(time_text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=TZ) if time_text else None
+    )
     code = path.name[: -len(".md")].rsplit("-", 1)[1]
     body, share, _footer = rest.rsplit("\n\n", 2)
     if meta["categories"].strip() == "emnews":

@@ -21,9 +21,18 @@ from twisted.python.failure import Failure
 
 from crawler.catalog import ARTICLE_FIELDS, Feed
 from crawler.dedup import DedupStore, close_store, open_store
-from crawler.failures import cause, describe, error_kind
+from crawler.failures import cause, describe, error_kind, failed_request
 from crawler.items import Article
-from crawler.listings import Entry, ListingError, feed_hosts, listing_for, load_json, scalar
+from crawler.listings import (
+    Entry,
+    HtmlListing,
+    JsonListing,
+    ListingError,
+    feed_hosts,
+    listing_for,
+    load_json,
+    scalar,
+)
 from crawler.listingwalk import ListingWalk
 from crawler.pipelines.validate import FilteredOut
 from crawler.pipelines.write import StorageError
@@ -36,6 +45,9 @@ LISTING_PRIORITY = 10  # the next listing page before the articles already found
 class FeedSpider(scrapy.Spider):
     feed: Feed
     store: DedupStore
+    listing: HtmlListing | JsonListing
+    resume: bool
+    prefetch: int
     left_out: set[str]
     walks: dict[int, ListingWalk]
 
@@ -49,7 +61,8 @@ class FeedSpider(scrapy.Spider):
         # Listing pages fetched ahead on a backfill (crawler.listingwalk); not in a
         # fleet, whose workers share the requests of one walk.
         spider.prefetch = (
-            0 if crawler.settings.get("REDIS_URL")
+            0
+            if crawler.settings.get("REDIS_URL")
             else crawler.settings.getint("MIRROR_LISTING_PREFETCH")
         )
         spider.walks = {}  # by first URL, when fetching ahead
@@ -75,7 +88,8 @@ class FeedSpider(scrapy.Spider):
             logger.info(
                 "Feed %s: %s; paging on past known pages, up to page %d",
                 self.name,
-                "its first listing walk" if self.store.first_walk(self.name)
+                "its first listing walk"
+                if self.store.first_walk(self.name)
                 else "its last listing walk was cut short",
                 self.feed.max_pages,
             )
@@ -135,7 +149,10 @@ class FeedSpider(scrapy.Spider):
             self.count_drop(rejected.reason)
             logger.warning(
                 "Dropped an entry of feed %s: %s (%s) on listing <%s>",
-                self.name, rejected.reason, rejected.what, response.url,
+                self.name,
+                rejected.reason,
+                rejected.what,
+                response.url,
             )
         if page == 1 and not found.entries:
             culprit = self.listing.culprit(found)
@@ -167,7 +184,11 @@ class FeedSpider(scrapy.Spider):
             yield self.article_request(entry)
         logger.debug(
             "Feed %s page %d: %d articles, %d new <%s>",
-            self.name, page, len(found.entries), new, response.url,
+            self.name,
+            page,
+            len(found.entries),
+            new,
+            response.url,
         )
         if not self.feed.paged and new and new == wanted:
             # One page and no way back: what fell off it before this run is lost.
@@ -175,7 +196,9 @@ class FeedSpider(scrapy.Spider):
             logger.warning(
                 "Feed %s: all %d articles on its one-page listing are new: articles may "
                 "have been missed; crawl it more often (the source offers no older page) <%s>",
-                self.name, new, response.url,
+                self.name,
+                new,
+                response.url,
             )
         if found.next_url and page < self.feed.max_pages and (new or pending or self.resume):
             if walk is None:
@@ -201,7 +224,7 @@ class FeedSpider(scrapy.Spider):
         return outlet is None or self.feed.wants_outlet(outlet)
 
     def listing_failed(self, failure: Failure) -> list[Request] | None:
-        request = failure.request
+        request = failed_request(failure)
         if "walk" not in request.cb_kwargs:
             self.listing_error(failure)
             return None
@@ -218,7 +241,9 @@ class FeedSpider(scrapy.Spider):
             stats.set_value("mirror/listing_failed", cause(failure))
         logger.error(
             "Listing page of feed %s failed: %s <%s>",
-            self.name, describe(failure), failure.request.url,
+            self.name,
+            describe(failure),
+            failed_request(failure).url,
         )
 
     # -- articles -----------------------------------------------------------
@@ -229,8 +254,7 @@ class FeedSpider(scrapy.Spider):
         else:
             url = entry.url or self.feed.share_url.format(infoCode=code)
         share_url = (
-            self.feed.share_url.format(infoCode=code) if self.feed.share_url
-            else entry.url or url
+            self.feed.share_url.format(infoCode=code) if self.feed.share_url else entry.url or url
         )
         return Request(
             url,
@@ -241,9 +265,7 @@ class FeedSpider(scrapy.Spider):
             dont_filter=True,
         )
 
-    def parse_article(
-        self, response: Response, entry: Entry, share_url: str
-    ) -> Iterator[Article]:
+    def parse_article(self, response: Response, entry: Entry, share_url: str) -> Iterator[Article]:
         try:
             found = self.article_fields(response)
         except ValueError as e:
@@ -255,8 +277,11 @@ class FeedSpider(scrapy.Spider):
             info_code=entry.info_code,
             url=response.url,
             share_url=share_url,
+            title=fields["title"],
+            date=fields["date"],
+            outlet=fields["outlet"],
+            body=fields["body"],
             digest=entry.fields.get("digest") if self.feed.rolling else None,
-            **fields,
         )
 
     def article_fields(self, response: Response) -> dict[str, str | None]:
@@ -289,9 +314,9 @@ class FeedSpider(scrapy.Spider):
         return {name: scalar(data.get(key)) for name, key in self.feed.api_fields.items()}
 
     def article_failed(self, failure: Failure) -> None:
-        request = failure.request
+        request = failed_request(failure)
         code = request.meta["info_code"]
-        status = failure.value.response.status if failure.check(HttpError) else None
+        status = failure.value.response.status if isinstance(failure.value, HttpError) else None
         if status is not None and 400 <= status < 500 and status != 429:
             # Gone or refused: not asked for again before the retry window.
             self.store.forget_drop(code, self.name)
@@ -300,7 +325,10 @@ class FeedSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"mirror/errors/{error_kind(failure)}")
         logger.error(
             "Article %s of feed %s failed: %s <%s>",
-            code, self.name, describe(failure), request.url,
+            code,
+            self.name,
+            describe(failure),
+            request.url,
         )
 
     # -- outcomes -----------------------------------------------------------

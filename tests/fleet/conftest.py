@@ -54,13 +54,15 @@ class RedisServer:
     def start(self) -> None:
         if not Path(REDIS_SERVER).exists():
             pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        # fmt: off
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--requirepass", PASSWORD,
-             "--daemonize", "no", "--loglevel", "warning"],  # fmt: skip
+             "--daemonize", "no", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        # fmt: on
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -118,7 +120,9 @@ def fleet_args(mirror: Mirror, redis_url: str, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def start_worker(mirror: Mirror, redis_url: str, *args: str, extra: tuple[str, ...] = ()) -> Watched:
+def start_worker(
+    mirror: Mirror, redis_url: str, *args: str, extra: tuple[str, ...] = ()
+) -> Watched:
     """``scrapy ARGS`` as a worker of the fleet, its output watched."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "scrapy", *args, *fleet_args(mirror, redis_url, *extra)],

@@ -71,7 +71,9 @@ def test_three_workers_do_one_crawl_once(slow_replica, redis_url, tmp_path, refe
     limit = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2")
     workers = [start_worker(mirror, redis_url, "crawlall", extra=limit) for _ in range(3)]
     statuses = [finish(w) for w in workers]
-    assert statuses == [0, 0, 0], [w.output[-3000:] for w, s in zip(workers, statuses) if s]
+    assert statuses == [0, 0, 0], [
+        w.output[-3000:] for w, s in zip(workers, statuses, strict=True) if s
+    ]
 
     # Every post, byte for byte as one process writes it, written once.
     assert contents(mirror) == posts
@@ -167,12 +169,14 @@ def test_a_fleet_killed_whole_is_finished_by_the_next_run(slow_replica, redis_ur
 
 def test_without_redis_url_nothing_imports_redis(replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(replica, "kunmingribao"))
+    # fmt: off
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "scrapy", "crawl", "kunmingribao",
          "-s", f"MIRROR_DIR={mirror.dir}", "-s", f"NEWS_FEEDS_FILE={mirror.catalog_path}",
-         *FAST],  # fmt: skip
+         *FAST],
         cwd=mirror.root, env=scrapy_env(), capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+    )
+    # fmt: on
     assert proc.returncode == 0, proc.stderr[-3000:]
     imported = {
         line.rsplit("|", 1)[1].strip()
@@ -214,9 +218,9 @@ def test_redis_going_away_stops_the_workers_and_loses_no_post(slow_replica, tmp_
             assert f"Redis at {server.safe_url} is unreachable" in w.output, w.output[-3000:]
             assert "fleet-secret-pw" not in w.output
             assert "FAILED" in w.out and "closed: redis_unavailable" in w.out
-            assert "Traceback" not in w.output and "never retrieved" not in w.output, (
-                w.output[-3000:]
-            )
+            assert "Traceback" not in w.output and "never retrieved" not in w.output, w.output[
+                -3000:
+            ]
             assert "refused" not in w.out, "requests stopped by the loss are not refusals"
         # Both runs are in the history: status shows the feeds failed.
         runs = list(RunLog(mirror.dir).records())

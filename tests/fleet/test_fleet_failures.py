@@ -18,7 +18,7 @@ from tests.fleet.conftest import PASSWORD, fleet_args, free_port
 from tests.utils.cmdline import scrapy_env
 
 # Put first on the child's PYTHONPATH: redis and scrapy_redis cannot be imported.
-BLOCK_FLEET_PACKAGES = '''\
+BLOCK_FLEET_PACKAGES = """\
 import sys
 
 
@@ -30,7 +30,7 @@ class _Blocked:
 
 
 sys.meta_path.insert(0, _Blocked())
-'''
+"""
 
 
 @pytest.mark.parametrize(
@@ -45,11 +45,13 @@ def test_redis_url_without_the_fleet_packages_prints_the_install_hint_only(
     (shim / "sitecustomize.py").write_text(BLOCK_FLEET_PACKAGES)
     env = scrapy_env()
     env["PYTHONPATH"] = f"{shim}:{env['PYTHONPATH']}"
+    # fmt: off
     proc = subprocess.run(
         [sys.executable, "-m", "scrapy", *command,
-         *fleet_args(mirror, f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0")],  # fmt: skip
+         *fleet_args(mirror, f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0")],
         cwd=mirror.root, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    )
+    # fmt: on
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [
@@ -82,7 +84,9 @@ def test_redis_down_at_start_is_one_line_a_failed_feed_and_a_recorded_run(
     ], output[-3000:]
     feeds = command[1:] or ["kunmingribao", "yunnanwang"]
     for feed in feeds:
-        assert f"{feed}: 0 new" in proc.stdout and "FAILED: closed: redis_unavailable" in proc.stdout
+        assert (
+            f"{feed}: 0 new" in proc.stdout and "FAILED: closed: redis_unavailable" in proc.stdout
+        )
 
     [run] = RunLog(mirror.dir).records()
     assert run["command"] == command[0] and run["status"] == 1

@@ -8,7 +8,7 @@ import time
 
 from crawler.archive import parse
 from tests.conftest import DATA, Mirror, replica_feeds
-from tests.fleet.conftest import fleet_args, finish, start_worker
+from tests.fleet.conftest import finish, fleet_args, start_worker
 from tests.utils.cmdline import run_scrapy
 
 SEED = DATA / "seed" / "2022-02-20-NW202202202282281459.md"
@@ -60,8 +60,9 @@ def test_posts_handed_through_redis_are_written_once_by_the_writer(replica, redi
     assert "0 posts written" in third.stdout
 
 
-def test_what_a_killed_writer_was_writing_is_written_once_by_another(replica, redis_url,
-                                                                     redis_server, tmp_path):  # fmt: skip
+def test_what_a_killed_writer_was_writing_is_written_once_by_another(
+    replica, redis_url, redis_server, tmp_path
+):
     mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao", "yunnanribao"))
     handoff = ("-s", "MIRROR_WRITE=redis", "-s", f"MIRROR_DIR={tmp_path / 'worker-host'}")
     assert scrapy(mirror, redis_url, "writer", "--once").returncode == 0

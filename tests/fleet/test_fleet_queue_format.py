@@ -40,7 +40,10 @@ def queued_article(url: str, code: str) -> bytes:
         "callback": "parse_article",
         "errback": "article_failed",
         "meta": {"info_code": code},
-        "cb_kwargs": {"entry": Entry(code), "share_url": f"{url}/html_News/NewsShare.html?infoCode={code}"},
+        "cb_kwargs": {
+            "entry": Entry(code),
+            "share_url": f"{url}/html_News/NewsShare.html?infoCode={code}",
+        },
         "dont_filter": True,
         "headers": {b"Accept-Language": [b"zh-CN"]},
     }
@@ -110,7 +113,16 @@ def test_a_request_comes_back_from_json_as_it_went_in():
     data = serializer.dumps(request.to_dict(spider=spider))
     assert b"\x80" not in data and data.startswith(b"{")
     back = request_from_dict(serializer.loads(data), spider=spider)
-    for attr in ("url", "method", "body", "headers", "cb_kwargs", "meta", "priority", "dont_filter"):
+    for attr in (
+        "url",
+        "method",
+        "body",
+        "headers",
+        "cb_kwargs",
+        "meta",
+        "priority",
+        "dont_filter",
+    ):
         assert getattr(back, attr) == getattr(request, attr), attr
     assert back.callback == spider.parse_article and back.errback == spider.article_failed
     with pytest.raises(TypeError, match="cannot hold a object"):

@@ -25,9 +25,7 @@ class Result:
 def scrapy_env() -> dict[str, str]:
     env = dict(os.environ)
     env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])]
-    )
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])])
     env.pop("REDIS_URL", None)
     return env
 
