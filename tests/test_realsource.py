@@ -16,12 +16,12 @@ from urllib.request import urlopen
 import pytest
 import yaml
 
-from crawler.archive import parse
-from crawler.catalog import default_catalog_path
 from crawler.cleaning import BodyCleaner
-from crawler.replica import replica_catalog
-from crawler.replica.webapi import read_finews_post
-from crawler.slug import category_slug
+from crawler.mirror.archive import parse
+from crawler.source.catalog import default_catalog_path
+from crawler.source.slug import category_slug
+from replica import replica_catalog
+from replica.webapi import read_finews_post
 from tests.conftest import DATA, Mirror, ReplicaServer
 
 FINEWS = DATA / "finews"

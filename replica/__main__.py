@@ -1,4 +1,4 @@
-"""``python -m crawler.replica``: serve the replica until SIGTERM or SIGINT.
+"""``python -m replica``: serve the replica until SIGTERM or SIGINT.
 
 The first line on stdout is ``Replica serving at http://HOST:PORT``.
 """
@@ -12,14 +12,14 @@ import threading
 from datetime import datetime
 from types import FrameType
 
-from crawler.catalog import default_catalog_path
-from crawler.replica.feeds import write_replica_catalog
-from crawler.replica.site import Replica
+from crawler.source.catalog import default_catalog_path
+from replica.feeds import write_replica_catalog
+from replica.site import Replica
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m crawler.replica",
+        prog="python -m replica",
         description="Serve a replica of the news source on loopback.",
     )
     p.add_argument("--host", default="127.0.0.1")

@@ -22,7 +22,7 @@ feeds read it (:func:`hostile_catalog`):
 ``mirrored`` (a post, exact title where :attr:`Case.title` says so),
 ``refused`` (no post, a log line naming its URL) or ``safe`` (either, but
 never an unsafe post). Connection-level faults (reset, data loss, a body
-without length) are :class:`~crawler.replica.site.Response` objects with a
+without length) are :class:`~replica.site.Response` objects with a
 ``fault``, which the server's handler acts out with :func:`send_fault`.
 """
 
@@ -42,10 +42,10 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.replica.content import TZ, html_attr, html_text, make_body
+from replica.content import TZ, html_attr, html_text, make_body
 
 if TYPE_CHECKING:
-    from crawler.replica.site import Response
+    from replica.site import Response
 
 PREFIXES = ("/hostile/", "/private/")
 SHARE = "/hostile/html_News/NewsShare.html"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import POSTS_DIR
-from crawler.dedup import STATE_DIR
+from crawler.mirror.archive import POSTS_DIR
+from crawler.mirror.dedup import STATE_DIR
 
 
 def storage_problem(mirror_dir: str | Path) -> str | None:

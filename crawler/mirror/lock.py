@@ -31,7 +31,7 @@ from types import TracebackType
 
 from scrapy.settings import BaseSettings
 
-from crawler.dedup import STATE_DIR
+from crawler.mirror.dedup import STATE_DIR
 
 logger = logging.getLogger(__name__)
 

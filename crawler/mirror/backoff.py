@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from crawler.archive import write_atomic
-from crawler.dedup import STATE_DIR
-from crawler.runlog import timestamp
+from crawler.mirror.archive import write_atomic
+from crawler.mirror.dedup import STATE_DIR
+from crawler.mirror.runlog import timestamp
 from crawler.text import plural
 
 logger = logging.getLogger(__name__)

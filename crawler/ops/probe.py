@@ -25,17 +25,17 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, Post, render
-from crawler.catalog import ARTICLE_FIELDS, Feed
-from crawler.dedup import DedupStore
-from crawler.failures import describe, failed_request
-from crawler.fields import article_source, blame, record_source
 from crawler.items import Article
-from crawler.listings import Entry, ListingError, Page
 from crawler.middlewares.encoding import declared_encoding
+from crawler.mirror.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, Post, render
+from crawler.mirror.dedup import DedupStore
 from crawler.pipelines.clean import CleanPipeline
 from crawler.pipelines.validate import FilteredOut, ValidatePipeline
 from crawler.pipelines.write import post_of
+from crawler.source.catalog import ARTICLE_FIELDS, Feed
+from crawler.source.failures import describe, failed_request
+from crawler.source.fields import article_source, blame, record_source
+from crawler.source.listings import Entry, ListingError, Page
 from crawler.spiders.feed import FeedSpider
 
 MAX_ARTICLES = 5  # articles tried when the first ones are other outlets' (``outlets``)

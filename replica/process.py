@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class ReplicaProcess:
-    """``python -m crawler.replica`` on a free loopback port; ``url`` is where it serves."""
+    """``python -m replica`` on a free loopback port; ``url`` is where it serves."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 10):
         self.timeout = timeout
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "crawler.replica", "--port", "0", *args],
+            [sys.executable, "-m", "replica", "--port", "0", *args],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=subprocess.PIPE,

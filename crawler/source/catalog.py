@@ -22,7 +22,7 @@ import yaml
 from cssselect import SelectorError
 from parsel.csstranslator import HTMLTranslator
 
-from crawler.slug import DEFAULT_READING, READINGS, category_slug
+from crawler.source.slug import DEFAULT_READING, READINGS, category_slug
 
 DEFAULT_SHARE_LINK = r"NewsShare\.html\?(?:[^#]*&)?infoCode=(?P<infoCode>[A-Za-z0-9_-]{1,64})"
 INFO_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -100,7 +100,7 @@ class Feed:
     outlets: frozenset[str] = frozenset()
     drop: tuple[str, ...] = ()
     post: str = "outlet"  # one of POST_KINDS
-    pinyin: str = DEFAULT_READING  # how outlet names become slugs (crawler.slug)
+    pinyin: str = DEFAULT_READING  # how outlet names become slugs (crawler.source.slug)
 
     @property
     def paged(self) -> bool:
@@ -144,7 +144,7 @@ class Feed:
 
 
 def default_catalog_path() -> str:
-    return str(resources.files("crawler").joinpath("feeds.yaml"))
+    return str(resources.files("crawler.source").joinpath("feeds.yaml"))
 
 
 def load_catalog(path: str | Path | None = None, pinyin: str = DEFAULT_READING) -> dict[str, Feed]:

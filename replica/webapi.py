@@ -1,6 +1,6 @@
 """The real source's JSON endpoints (SPEC §2.6), as the finews mirror read them.
 
-The shipped catalog (``crawler/feeds.yaml``) reads these; every real host is
+The shipped catalog (``crawler/source/feeds.yaml``) reads these; every real host is
 one loopback replica, so the paths and query strings are the real ones:
 
 ``/web/webapi?type=102&count=100&newsid=1``
@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawler.replica.content import (
+from replica.content import (
     SEED_DATE_TEXT,
     SEED_INFO_CODE,
     SEED_OUTLET,

@@ -9,7 +9,7 @@ per-feed summary and ``scrapy probe`` point at the selector or key to fix with
 
 from __future__ import annotations
 
-from crawler.catalog import Feed
+from crawler.source.catalog import Feed
 
 # The drop reasons of the validate and clean pipelines that a field decides.
 REASON_FIELDS = {

@@ -13,7 +13,7 @@ whole, nothing more is asked for); then the scheduler exits. A second
 signal is passed on too and makes the child stop at once; even then a post
 is either complete or not written (posts are renamed into place).
 
-Feeds that keep failing back off (:class:`crawler.backoff.FeedBackoff`).
+Feeds that keep failing back off (:class:`crawler.mirror.backoff.FeedBackoff`).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType
 
-from crawler.backoff import FeedBackoff
-from crawler.lock import INHERIT_ENV, RunLock
-from crawler.runlog import RUN_ID_ENV, RunLog
+from crawler.mirror.backoff import FeedBackoff
+from crawler.mirror.lock import INHERIT_ENV, RunLock
+from crawler.mirror.runlog import RUN_ID_ENV, RunLog
 from crawler.text import plural
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The replica's HTTP side: pages and JSON at the source's paths, on loopback.
 
-:class:`Replica` serves a :class:`~crawler.replica.content.Source` with a
+:class:`Replica` serves a :class:`~replica.content.Source` with a
 :class:`http.server.ThreadingHTTPServer` in a background thread, counts what
 it is asked for (:meth:`Replica.stats`), and answers control requests under
 ``/_replica/`` (publish, stats, reset) that it does not count.
@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from crawler.replica.content import (
+from replica.content import (
     ALIASES,
     FEEDS,
     GBK_STYLES,
@@ -35,10 +35,10 @@ from crawler.replica.content import (
     html_attr,
     html_text,
 )
-from crawler.replica.hostile import PREFIXES as HOSTILE_PREFIXES
-from crawler.replica.hostile import Hostile, send_fault
-from crawler.replica.webapi import FEEDS as WEBAPI_FEEDS
-from crawler.replica.webapi import MARKET_PATH, WEBAPI_PATH, WebApi, png
+from replica.hostile import PREFIXES as HOSTILE_PREFIXES
+from replica.hostile import Hostile, send_fault
+from replica.webapi import FEEDS as WEBAPI_FEEDS
+from replica.webapi import MARKET_PATH, WEBAPI_PATH, WebApi, png
 
 KINDS = ("listing", "share", "api", "list_api", "content", "robots", "image", "other")
 ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
@@ -51,7 +51,7 @@ class Response:
     content_type: str
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
-    fault: str = ""  # reset | dataloss | stream: a broken answer (crawler.replica.hostile)
+    fault: str = ""  # reset | dataloss | stream: a broken answer (replica.hostile)
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -129,7 +129,7 @@ class Site:
             if article is None:
                 return _error_page(404, "文章不存在")
             return self.share(article)
-        if path == WEBAPI_PATH:  # the real source's lists (crawler.replica.webapi)
+        if path == WEBAPI_PATH:  # the real source's lists (replica.webapi)
             return _json(*self.webapi.webapi(query))
         if path == MARKET_PATH:
             return _json(*self.webapi.market(query))
@@ -636,7 +636,7 @@ class Replica:
 
     def catalog(self) -> dict[str, Any]:
         """The replica's own catalog pointed at this replica."""
-        from crawler.replica.feeds import replica_catalog
+        from replica.feeds import replica_catalog
 
         return replica_catalog(self.url)
 

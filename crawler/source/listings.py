@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from scrapy.http import Response, TextResponse
 
-from crawler.catalog import INFO_CODE, Feed
+from crawler.source.catalog import INFO_CODE, Feed
 
 
 @dataclass

@@ -3,9 +3,9 @@
 For every file in ``_posts/`` and ``old_post/``:
 
 - its name is ``YYYY-MM-DD-infoCode.md`` and the date is the front matter's;
-- it reads as a post (:func:`crawler.archive.read`: UTF-8, front matter that
+- it reads as a post (:func:`crawler.mirror.archive.read`: UTF-8, front matter that
   loads and has the keys, body, share link and back-links in place) and is
-  byte for byte what :func:`crawler.archive.render` writes for that post;
+  byte for byte what :func:`crawler.mirror.archive.render` writes for that post;
 - its body keeps no unsafe markup (:func:`crawler.cleaning.is_safe`), nor
   Markdown outside its HTML blocks that Jekyll would turn into markup;
 
@@ -31,7 +31,8 @@ import lxml.etree
 import lxml.html
 import yaml
 
-from crawler.archive import (
+from crawler.cleaning import is_safe
+from crawler.mirror.archive import (
     CATEGORY_DIR,
     FILENAME,
     TAG_SUFFIX,
@@ -39,8 +40,7 @@ from crawler.archive import (
     parse,
     render,
 )
-from crawler.cleaning import is_safe
-from crawler.reader import FOLDERS
+from crawler.mirror.reader import FOLDERS
 
 __all__ = [
     "MARKDOWN_BLOCK_TAGS",

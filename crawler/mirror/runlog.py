@@ -42,9 +42,9 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import sync_dir
-from crawler.dedup import STATE_DIR
 from crawler.extensions.summary import FeedResult
+from crawler.mirror.archive import sync_dir
+from crawler.mirror.dedup import STATE_DIR
 
 logger = logging.getLogger(__name__)
 

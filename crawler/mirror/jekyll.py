@@ -1,6 +1,6 @@
 """The Jekyll site around the archive (SPEC §3.3): its files, and keeping them installed.
 
-The site's files ship in the package, under ``crawler/site/``: ``_config.yml``
+The site's files ship in the package, under ``crawler/mirror/site/``: ``_config.yml``
 (a template), the layouts (``default``, ``post``, ``category``, ``feed``), the
 home page ``index.html``, the mirror-wide Atom feed ``feed.xml`` and a style
 sheet. :class:`JekyllSite` installs them into a mirror folder:
@@ -16,7 +16,7 @@ sheet. :class:`JekyllSite` installs them into a mirror folder:
 Beside each category page ``category/{category}.html`` the site has that
 category's Atom feed, ``feed/{category}.xml`` (a page with ``layout: feed``),
 written when absent; the ``feed`` layout lists the category's newest posts.
-Every file is written atomically (:func:`crawler.archive.write_atomic`).
+Every file is written atomically (:func:`crawler.mirror.archive.write_atomic`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from crawler.archive import CATEGORY_DIR, TAG_SUFFIX, write_atomic, yaml_plain, yaml_string
-from crawler.dedup import STATE_DIR
+from crawler.mirror.archive import CATEGORY_DIR, TAG_SUFFIX, write_atomic, yaml_plain, yaml_string
+from crawler.mirror.dedup import STATE_DIR
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11's
     if sys.version_info >= (3, 11):
@@ -74,7 +74,7 @@ def shipped_files() -> dict[str, bytes]:
             elif not child.name.startswith("."):
                 found[name] = child.read_bytes()
 
-    walk(files("crawler") / "site", "")
+    walk(files("crawler.mirror") / "site", "")
     return found
 
 

@@ -29,7 +29,7 @@ from typing import TypeVar
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
-from crawler.dedup import STATE_DIR
+from crawler.mirror.dedup import STATE_DIR
 
 _H = TypeVar("_H", bound=logging.Handler)
 

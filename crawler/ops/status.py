@@ -1,12 +1,12 @@
 """``scrapy status``: the health of a mirror at a glance.
 
-Read from the run history (:mod:`crawler.runlog`), the post folders (names
+Read from the run history (:mod:`crawler.mirror.runlog`), the post folders (names
 only), the back-off state and the run lock; nothing is written. Per feed:
 posts mirrored (the new posts of every recorded run), the last run and its
 outcome, when a run last brought a new post, the last error, and flags:
 
 * ``FAILING``: the feed's last run failed outright (and for how many in a row);
-* ``BACKING OFF``: the scheduler lets it sit out runs (:mod:`crawler.backoff`);
+* ``BACKING OFF``: the scheduler lets it sit out runs (:mod:`crawler.mirror.backoff`);
 * ``QUIET``: its runs have found nothing new for an unusual stretch: longer
   than ``MIRROR_QUIET_FACTOR`` times its longest stretch without news in the
   past week, and longer than ``MIRROR_QUIET_HOURS``. Only runs count as
@@ -23,11 +23,11 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, category_of, post_names
-from crawler.backoff import FeedBackoff
-from crawler.lock import RunLock
-from crawler.rotation import now_from_settings
-from crawler.runlog import SUMMARY, RunLog, parse_time
+from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, category_of, post_names
+from crawler.mirror.backoff import FeedBackoff
+from crawler.mirror.lock import RunLock
+from crawler.mirror.rotation import now_from_settings
+from crawler.mirror.runlog import SUMMARY, RunLog, parse_time
 from crawler.text import plural
 
 WEEK = timedelta(days=7)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of, is_stale_temp, post_names
+from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of, is_stale_temp, post_names
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ def _rebase(url: Any, base: str) -> Any:
 def replica_catalog(base_url: str, catalog_path: str | None = None) -> dict[str, Any]:
     """The catalog at ``catalog_path`` (default: the replica's own,
     :data:`REPLICA_CATALOG`; the shipped one is
-    :func:`crawler.catalog.default_catalog_path`) with every fetched URL
+    :func:`crawler.source.catalog.default_catalog_path`) with every fetched URL
     (``start_urls``, ``api``, ``list_api``) moved onto ``base_url``, path and
     query kept."""
     base = base_url.rstrip("/")

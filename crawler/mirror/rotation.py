@@ -29,8 +29,8 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, post_names, sync_dir
-from crawler.catalog import load_catalog
+from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, post_names, sync_dir
+from crawler.source.catalog import load_catalog
 from crawler.text import plural
 
 logger = logging.getLogger(__name__)

@@ -1,15 +1,15 @@
-"""Reading a mirror from scripts: its posts, filtered, as :class:`~crawler.archive.Post`.
+"""Reading a mirror from scripts: its posts, filtered, as :class:`~crawler.mirror.archive.Post`.
 
 ::
 
-    from crawler.reader import ArchiveReader
+    from crawler.mirror.reader import ArchiveReader
 
     mirror = ArchiveReader("output")
     for post in mirror.posts(category="kunmingribao", since=datetime(2022, 2, 1, tzinfo=TZ)):
         print(post.info_code, post.date, post.title, post.path)
 
 Posts come from ``_posts/`` and ``old_post/`` (SPEC §3.4) in file-name order
-(by date, then infoCode), each read with :func:`crawler.archive.read`, the
+(by date, then infoCode), each read with :func:`crawler.mirror.archive.read`, the
 same definition of the format the crawler writes with.
 """
 
@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, FormatError, Post, post_names, read
+from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, FormatError, Post, post_names, read
 
 __all__ = ["FOLDERS", "ArchiveReader", "as_record", "day_start", "parse_bound"]
 
@@ -68,7 +68,7 @@ class ArchiveReader:
         ``category``: one category or several (default: all). ``since`` and
         ``until`` are aware datetimes bounding the publication time, ``since``
         included and ``until`` not. A file that is not a valid post raises
-        :class:`~crawler.archive.FormatError` naming it, unless ``on_error``
+        :class:`~crawler.mirror.archive.FormatError` naming it, unless ``on_error``
         is given: then it is called with the error and reading goes on.
         """
         for bound in (since, until):
