@@ -42,7 +42,7 @@ from crawler.mirror.archive import (
     render,
     write_atomic,
 )
-from crawler.mirror.dedup import STATE_DIR
+from crawler.mirror.paths import STATE_DIR
 from replica.content import TZ
 from replica.hostile import CASES, LIST_JUNK, hostile_catalog
 from replica.process import ReplicaProcess

@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from crawler.mirror.archive import write_atomic
-from crawler.mirror.dedup import STATE_DIR
+from crawler.mirror.paths import BACKOFF_FILE, STATE_DIR
 from crawler.mirror.runlog import timestamp
 from crawler.text import plural
 
 logger = logging.getLogger(__name__)
-
-BACKOFF_FILE = "backoff.json"
 
 
 class FeedBackoff:

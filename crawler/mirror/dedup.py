@@ -26,10 +26,9 @@ from pathlib import Path
 from scrapy.settings import BaseSettings
 
 from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of, is_stale_temp, post_names
+from crawler.mirror.paths import INDEX_FILE, INDEX_LOCK_FILE, STATE_DIR, WALKED_DIR, WALKS_DIR
 
 logger = logging.getLogger(__name__)
-
-STATE_DIR = ".mirror"
 
 
 class DedupStore(ABC):
@@ -95,7 +94,7 @@ class FileDedupStore(DedupStore):
     def __init__(self, mirror_dir: str | Path, retry_dropped_hours: float = 24):
         self.root = Path(mirror_dir)
         self.state = self.root / STATE_DIR
-        self.index_path = self.state / "index"
+        self.index_path = self.state / INDEX_FILE
         self.retry_dropped = retry_dropped_hours * 3600
         self._mirrored: set[str] = set()
         self._dropped: dict[str, tuple[float, str]] = {}  # when, by "feed@fingerprint"
@@ -104,9 +103,9 @@ class FileDedupStore(DedupStore):
         self._offset = 0
         self._mutex = threading.Lock()
         self.state.mkdir(parents=True, exist_ok=True)
-        (self.state / "walks").mkdir(exist_ok=True)
-        (self.state / "walked").mkdir(exist_ok=True)
-        self._lock_file = open(self.state / "index.lock", "a+b")  # noqa: SIM115
+        (self.state / WALKS_DIR).mkdir(exist_ok=True)
+        (self.state / WALKED_DIR).mkdir(exist_ok=True)
+        self._lock_file = open(self.state / INDEX_LOCK_FILE, "a+b")  # noqa: SIM115
         with self.locked():
             self._load()
 
@@ -335,7 +334,7 @@ class FileDedupStore(DedupStore):
         return path
 
     def _walk_marker(self, feed: str) -> Path:
-        return self.state / "walks" / feed
+        return self.state / WALKS_DIR / feed
 
     def begin_walk(self, feed: str) -> bool:
         marker = self._walk_marker(feed)
@@ -344,15 +343,15 @@ class FileDedupStore(DedupStore):
             marker.write_text(f"{os.getpid()} {time.time():.0f}\n")
         except OSError as e:  # the posts will fail to write too, and say so
             logger.warning("Cannot mark the walk of feed %s in %s: %s", feed, marker, e.strerror)
-        return cut_short or not (self.state / "walked" / feed).exists()
+        return cut_short or not (self.state / WALKED_DIR / feed).exists()
 
     def first_walk(self, feed: str) -> bool:
-        return not (self.state / "walked" / feed).exists()
+        return not (self.state / WALKED_DIR / feed).exists()
 
     def end_walk(self, feed: str) -> None:
         marker = self._walk_marker(feed)
         try:
-            (self.state / "walked" / feed).touch()
+            (self.state / WALKED_DIR / feed).touch()
             marker.unlink(missing_ok=True)
         except OSError as e:
             logger.warning(

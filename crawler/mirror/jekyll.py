@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from crawler.mirror.archive import CATEGORY_DIR, TAG_SUFFIX, write_atomic, yaml_plain, yaml_string
-from crawler.mirror.dedup import STATE_DIR
+from crawler.mirror.paths import SITE_MANIFEST_FILE, STATE_DIR
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11's
     if sys.version_info >= (3, 11):
@@ -59,7 +59,7 @@ __all__ = [
 
 CONFIG = "_config.yml"
 FEED_DIR = "feed"
-MANIFEST = f"{STATE_DIR}/site.json"
+MANIFEST = f"{STATE_DIR}/{SITE_MANIFEST_FILE}"
 
 
 def shipped_files() -> dict[str, bytes]:

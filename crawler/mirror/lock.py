@@ -31,12 +31,11 @@ from types import TracebackType
 
 from scrapy.settings import BaseSettings
 
-from crawler.mirror.dedup import STATE_DIR
+from crawler.mirror.paths import LOCK_FILE, STATE_DIR
 
 logger = logging.getLogger(__name__)
 
 EX_LOCKED = 75  # EX_TEMPFAIL of sysexits.h: another run holds the mirror, try later
-LOCK_FILE = "run.lock"
 INHERIT_ENV = "NEWS_MIRROR_LOCK_FD"
 
 

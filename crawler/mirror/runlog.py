@@ -44,11 +44,10 @@ from scrapy.settings import BaseSettings
 
 from crawler.extensions.summary import FeedResult
 from crawler.mirror.archive import sync_dir
-from crawler.mirror.dedup import STATE_DIR
+from crawler.mirror.paths import RUNS_FILE, RUNS_LOCK_FILE, STATE_DIR
 
 logger = logging.getLogger(__name__)
 
-RUNS_FILE = "runs.jsonl"
 SUMMARY = "summary"  # the command of the line that stands for folded runs
 RUN_ID_ENV = "NEWS_MIRROR_RUN_ID"  # set by the scheduler for the crawl it starts
 
@@ -104,7 +103,7 @@ class RunLog:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a+b") as lock:
+        with open(self.path.parent / RUNS_LOCK_FILE, "a+b") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from scrapy.settings import BaseSettings
 
 from crawler.mirror.archive import POSTS_DIR
-from crawler.mirror.dedup import STATE_DIR
+from crawler.mirror.paths import STATE_DIR
 
 
 def storage_problem(mirror_dir: str | Path) -> str | None:

@@ -29,12 +29,10 @@ from typing import TypeVar
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
-from crawler.mirror.dedup import STATE_DIR
+from crawler.mirror.paths import LOG_NAME, LOGS_DIR, STATE_DIR
 
 _H = TypeVar("_H", bound=logging.Handler)
 
-LOGS_DIR = "logs"
-LOG_NAME = "crawl.log"
 QUIET = "MIRROR_QUIET"  # set by prepare(): the terminal gets no log records
 _FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 
