@@ -18,7 +18,7 @@ from pathlib import Path
 
 from parsel import Selector
 
-from crawler.cleaning import BodyCleaner
+from crawler.cleaning.cleaner import BodyCleaner
 from crawler.mirror.archive import (
     OLD_POSTS_DIR,
     POSTS_DIR,

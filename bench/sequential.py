@@ -25,7 +25,7 @@ from urllib.parse import urljoin
 import requests
 from parsel import Selector
 
-from crawler.cleaning import BodyCleaner
+from crawler.cleaning.cleaner import BodyCleaner
 from crawler.mirror.archive import (
     OLD_POSTS_DIR,
     POSTS_DIR,

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crawler.cleaning import BodyCleaner  # noqa: E402
+from crawler.cleaning.cleaner import BodyCleaner  # noqa: E402
 from crawler.mirror.archive import (  # noqa: E402
     CATEGORY_DIR,
     OLD_POSTS_DIR,

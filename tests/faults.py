@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from crawler.cleaning import is_safe
+from crawler.cleaning.cleaner import is_safe
 from crawler.mirror.archive import (
     FILENAME,
     OLD_POSTS_DIR,
@@ -435,7 +435,7 @@ FORBIDDEN_PATHS = ("/private/", "/hostile/target", "/hostile/offsite/")
 def unsafe_reasons(text: str, path: str = "<post>", base_url: str = BASE_URL) -> list[str]:
     """Why a post file's text could execute or be misread in the mirror ([] if it cannot).
 
-    The body must pass :func:`crawler.cleaning.is_safe`; the front matter must
+    The body must pass :func:`crawler.cleaning.cleaner.is_safe`; the front matter must
     load as YAML with a string title; nothing after it may open Liquid; the
     share link must be one http(s) autolink; the back-links must be exactly
     the two links of the format, their label unable to close or open one.

@@ -1,4 +1,4 @@
-"""The body cleaner (SPEC §3.2): crawler/cleaning.py."""
+"""The body cleaner (SPEC §3.2): crawler/cleaning/cleaner.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from crawler.cleaning import BodyCleaner, is_safe
+from crawler.cleaning.cleaner import BodyCleaner, is_safe
 
 ROOT = Path(__file__).resolve().parent.parent
 BODIES = ROOT / "tests" / "data" / "bodies"

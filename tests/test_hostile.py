@@ -18,7 +18,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from crawler.cleaning import is_safe
+from crawler.cleaning.cleaner import is_safe
 from crawler.mirror.archive import Post, parse, render
 from replica.hostile import CASES, DATE_TEXTS, DATE_TITLE, xss_vectors
 from tests.faults import HostileReport, hostile_inputs, hostile_trial, unsafe_reasons

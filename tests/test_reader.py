@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.cleaning import clean_digest
+from crawler.cleaning.cleaner import clean_digest
 from crawler.mirror.archive import (
     OLD_POSTS_DIR,
     POSTS_DIR,

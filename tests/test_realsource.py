@@ -16,7 +16,7 @@ from urllib.request import urlopen
 import pytest
 import yaml
 
-from crawler.cleaning import BodyCleaner
+from crawler.cleaning.cleaner import BodyCleaner
 from crawler.mirror.archive import parse
 from crawler.source.catalog import default_catalog_path
 from crawler.source.slug import category_slug

@@ -70,7 +70,7 @@ class Post:
     body: str
     share_url: str
     #: Rolling news only (SPEC §3.1): the digest line's text, Markdown-safe
-    #: (:func:`crawler.cleaning.clean_digest`); None for an outlet's post.
+    #: (:func:`crawler.cleaning.cleaner.clean_digest`); None for an outlet's post.
     digest: str | None = None
     #: The file the post was read from (:func:`read`); not part of its value.
     path: Path | None = field(default=None, compare=False, repr=False)

@@ -6,7 +6,7 @@ For every file in ``_posts/`` and ``old_post/``:
 - it reads as a post (:func:`crawler.mirror.archive.read`: UTF-8, front matter that
   loads and has the keys, body, share link and back-links in place) and is
   byte for byte what :func:`crawler.mirror.archive.render` writes for that post;
-- its body keeps no unsafe markup (:func:`crawler.cleaning.is_safe`), nor
+- its body keeps no unsafe markup (:func:`crawler.cleaning.cleaner.is_safe`), nor
   Markdown outside its HTML blocks that Jekyll would turn into markup;
 
 across the mirror, each infoCode is in one file only, and every category a
@@ -31,7 +31,7 @@ import lxml.etree
 import lxml.html
 import yaml
 
-from crawler.cleaning import is_safe
+from crawler.cleaning.cleaner import is_safe
 from crawler.mirror.archive import (
     CATEGORY_DIR,
     FILENAME,

@@ -17,6 +17,10 @@ Last, Liquid markup (``{{``, ``}}``, ``{%``, ``%}``) is neutralised with
 character references, since Jekyll runs Liquid over post bodies, and the
 result is made one line-break-free block.
 
+The source's own markup (its widgets, chart block, ads, app promotions and
+the outlet credit line's class) is named in :mod:`crawler.cleaning.eastmoney`;
+this module applies those rules at fixed points of the pre-pass.
+
 :func:`is_safe` checks a cleaned body (e.g. a mirrored file's) for markup that
 could execute; it does not trust the cleaner, it tokenizes the text itself.
 """
@@ -24,7 +28,6 @@ could execute; it does not trust the cleaner, it tokenizes the text itself.
 from __future__ import annotations
 
 import html as html_lib
-import logging
 import re
 from collections.abc import Callable, Sequence
 from typing import cast
@@ -36,7 +39,9 @@ from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-logger = logging.getLogger(__name__)
+from crawler.cleaning import eastmoney
+from crawler.cleaning.eastmoney import OUTLET_CLASS
+from crawler.cleaning.tree import EMPTY, Elements, drop_tree, elements
 
 __all__ = ["ALLOWED_TAGS", "ALLOWED_URL_SCHEMES", "BodyCleaner", "is_safe"]
 
@@ -58,7 +63,7 @@ _ATTRIBUTES: dict[str, set[str]] = {
     "th": {"colspan", "rowspan"},
 }
 # ``class`` survives only where it carries meaning: the outlet credit line.
-_ALLOWED_CLASSES: dict[str, set[str]] = {tag: {"em_media"} for tag in ("p", "div", "span")}
+_ALLOWED_CLASSES: dict[str, set[str]] = {tag: {OUTLET_CLASS} for tag in ("p", "div", "span")}
 # Never kept: the pre-pass removes them with their content, except the
 # _UNWRAP_DANGEROUS ones (void, or wrapping the article), which go alone;
 # nh3 removes the _NH3_CONTENT_TAGS with their content again, as a second line.
@@ -92,69 +97,27 @@ _EMPTY_REMOVABLE: frozenset[str] = frozenset({
     "section", "article", "figure", "figcaption", "small", "big", "label",
 })  # fmt: skip
 
-# A compiled XPath that selects elements, typed as such: lxml types the result
-# of every XPath as any of the kinds an XPath can return.
-_Elements = Callable[..., list[lxml.html.HtmlElement]]
-
-
-def _elements(path: str) -> _Elements:
-    return cast(_Elements, etree.XPath(path))
-
-
 _CONTENT_DESCENDANTS = cast(
     Callable[[etree._Element], bool],
     etree.XPath("boolean(descendant::*[self::img or self::table or self::hr])"),
 )
 
 
-def _has_class(*names: str) -> str:
-    return " or ".join(
-        f"contains(concat(' ', normalize-space(@class), ' '), ' {n} ')" for n in names
-    )
-
-
-# Quote widgets: keep their text, lose the markup (span or link alike).
-_WIDGETS = _elements(
-    "//*[starts-with(@id, 'stock_') or starts-with(@id, 'bk_')"
-    " or starts-with(@id, 'Info.') or "
-    + _has_class("keytip", "infokey", "em_stock_key_common")
-    + "]"
-)
-# Live quote placeholders and the K-line chart link: gone with their content.
-_QUOTES = _elements(
-    "//*[starts-with(@id, 'quote_') or starts-with(@id, 'bkquote_') or "
-    + _has_class("EmImageRemark")
-    + "]"
-)
-_AD_IMAGES = _elements("//img[" + _has_class("em_handle_adv_close") + "]")
-_PROMO_LINKS = _elements("//a[" + _has_class("toplink") + "]")
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ \t\r\n"
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
-_HIDDEN = _elements(
+_HIDDEN = elements(
     "//*[@hidden or contains(translate(@style, $u, $l), 'display:none')"
     " or contains(translate(@style, $u, $l), 'visibility:hidden')]"
 )
 # The tags of _REMOVED_TAGS are found with root.iter(*tags): an XPath of 30
 # self:: tests on every element cost an eighth of the cleaner's time.
-_COMMENTS_AND_PIS = _elements("//comment() | //processing-instruction()")
-_PARAGRAPHS = _elements("//p | //div[not(descendant::p or descendant::div)]")
-_LINKS = _elements("//a | //img")
-_CLASSED = _elements("//*[@class]")
-
-# Paragraphs that only advertise the source's app or a brokerage account: short,
-# naming the source with an account or its app, and a call to action (a
-# trailing ">>" or the whole paragraph a link), so news about the source stays.
-_PROMO_TEXT = re.compile(r"东方财富.{0,30}(?:开户|APP|App|app|客户端)|(?:开户|下载).{0,10}东方财富")
-_PROMO_CALL = (">", "》", "→", "…")
-_PROMO_MAX_CHARS = 80
-_LINK_TEXT = cast(Callable[[etree._Element], str], etree.XPath("string(.//a)"))
-
-_CHART_START = "EM_StockImg_Start"
-_CHART_END = "EM_StockImg_End"
+_COMMENTS_AND_PIS = elements("//comment() | //processing-instruction()")
+_PARAGRAPHS = elements("//p | //div[not(descendant::p or descendant::div)]")
+_LINKS = elements("//a | //img")
+_CLASSED = elements("//*[@class]")
 
 _SPACE = " \t\r\n\f"
 _INDENT = _SPACE + "\u3000"
-_EMPTY = _INDENT + "\xa0"
 _NEWLINE_RUN = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*")
 # Characters XML (hence lxml) refuses, lone surrogates, and C0/C1 controls but
 # for tab and newline; Unicode line/paragraph separators become spaces.
@@ -178,10 +141,10 @@ class BodyCleaner:
     def __init__(self, drop: Sequence[str] = ()) -> None:
         if isinstance(drop, str):
             drop = (drop,)
-        selectors: list[_Elements] = []
+        selectors: list[Elements] = []
         for selector in drop:
             try:
-                selectors.append(cast(_Elements, CSSSelector(selector, translator="html")))
+                selectors.append(cast(Elements, CSSSelector(selector, translator="html")))
             except (SelectorError, etree.XPathError) as exc:
                 raise ValueError(f"invalid drop selector {selector!r}: {exc}") from exc
         self._drop = tuple(selectors)
@@ -205,49 +168,35 @@ class BodyCleaner:
         return _finish(self._sanitize(inner))
 
     def _prune(self, root: lxml.html.HtmlElement) -> None:
-        _remove_chart_blocks(root)
+        eastmoney.remove_chart_blocks(root)
         for node in _COMMENTS_AND_PIS(root):
-            _drop_tree(node)
+            drop_tree(node)
         for el in list(root.iter(*_REMOVED_TAGS)):  # document order, like XPath
             if el.tag in _UNWRAP_DANGEROUS:
                 # Void (or wrapping) elements: libxml2 may nest what follows
                 # them inside them, so they go and their "content" stays.
                 el.drop_tag()
             else:
-                _drop_tree(el)
+                drop_tree(el)
         for selector in self._drop:
             for el in selector(root):
                 if el is not root:
-                    _drop_tree(el)
+                    drop_tree(el)
         for el in _HIDDEN(root, u=_UPPER, l=_LOWER):
-            _drop_tree(el)
-        for el in _QUOTES(root):
-            _drop_tree(el)
-        for img in _AD_IMAGES(root):
-            link = next(img.iterancestors("a"), None)
-            _drop_tree(img if link is None else link)
-        for link in _PROMO_LINKS(root):
-            _drop_tree(link)
-        for el in _WIDGETS(root):
-            if el is not root:
-                el.drop_tag()
+            drop_tree(el)
+        eastmoney.drop_widgets(root)
         for span in list(root.iter("span")):  # presentational only, once styles go
-            if "em_media" not in (span.get("class") or "").split():
+            if OUTLET_CLASS not in (span.get("class") or "").split():
                 span.drop_tag()
         for el in _CLASSED(root):  # nh3 would leave an empty class="" behind
-            if "em_media" in el.get("class", "").split() and el.tag in _ALLOWED_CLASSES:
-                el.set("class", "em_media")
+            if OUTLET_CLASS in el.get("class", "").split() and el.tag in _ALLOWED_CLASSES:
+                el.set("class", OUTLET_CLASS)
             else:
                 del el.attrib["class"]
         for p in _PARAGRAPHS(root):
-            text = p.text_content().strip(_EMPTY)
-            if (
-                len(text) <= _PROMO_MAX_CHARS
-                and _PROMO_TEXT.search(text)
-                and (text.endswith(_PROMO_CALL) or _LINK_TEXT(p).strip(_EMPTY) == text)
-            ):
-                logger.debug("dropping promotion paragraph %r", text)
-                _drop_tree(p)
+            text = p.text_content().strip(EMPTY)
+            if eastmoney.is_promotion(p, text):
+                drop_tree(p)
 
 
 def _parse(html: str) -> lxml.html.HtmlElement:
@@ -278,42 +227,6 @@ def _build_sanitizer() -> Callable[[str], str]:
     ).clean
 
 
-def _drop_tree(el: etree._Element) -> None:
-    """Remove ``el`` and its content, keeping the text that follows it."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    tail = el.tail
-    if tail:
-        previous = el.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(el)
-
-
-def _remove_chart_blocks(root: lxml.html.HtmlElement) -> None:
-    """``<!-- EM_StockImg_Start -->…<!-- EM_StockImg_End -->`` goes whole."""
-    for start in list(root.iter(etree.Comment)):
-        if (start.text or "").strip() != _CHART_START or start.getparent() is None:
-            continue
-        block = []
-        end = None
-        for sibling in start.itersiblings():
-            if sibling.tag is etree.Comment and (sibling.text or "").strip() == _CHART_END:
-                end = sibling
-                break
-            block.append(sibling)
-        if end is None:
-            continue  # no matching end among its siblings: only the comments go
-        start.tail = None
-        for node in block:
-            node.tail = None
-            _drop_tree(node)
-        _drop_tree(start)
-
-
 def _safe_url(value: str, base_url: str) -> str | None:
     """``value`` made absolute against ``base_url``; None when not allowed."""
     value = value.strip(_SPACE)
@@ -338,7 +251,7 @@ def _absolutize(root: lxml.html.HtmlElement, base_url: str) -> None:
                 src = el.get("data-original") or el.get("data-src") or src  # lazy loading
             url = _safe_url(src, base_url)
             if url is None:
-                _drop_tree(el)
+                drop_tree(el)
                 continue
             alt = el.get("alt")
             el.attrib.clear()
@@ -361,7 +274,7 @@ def _is_block(el: etree._Element) -> bool:
 def _unwrap_wrappers(root: lxml.html.HtmlElement) -> None:
     """A ``<div>`` holding only blocks is a wrapper: its content stays, it goes."""
     for div in reversed(list(root.iter("div"))):
-        if div is root or "em_media" in (div.get("class") or "").split():
+        if div is root or OUTLET_CLASS in (div.get("class") or "").split():
             continue
         if (
             len(div)
@@ -421,8 +334,8 @@ def _remove_empty(root: lxml.html.HtmlElement) -> None:
     for el in reversed(list(root.iter(*_EMPTY_REMOVABLE))):
         if el is root:
             continue
-        if not el.text_content().strip(_EMPTY) and not _CONTENT_DESCENDANTS(el):
-            _drop_tree(el)
+        if not el.text_content().strip(EMPTY) and not _CONTENT_DESCENDANTS(el):
+            drop_tree(el)
 
 
 def _strip_indent(el: etree._Element) -> None:
@@ -477,10 +390,10 @@ def _normalize_space(el: etree._Element, in_pre: bool) -> None:
 def _trim_breaks(el: etree._Element) -> None:
     """``<br>`` at the very start or end of a block goes."""
     while len(el) and el[-1].tag == "br" and not (el[-1].tail or "").strip(_INDENT):
-        _drop_tree(el[-1])
+        drop_tree(el[-1])
     while len(el) and el[0].tag == "br" and not (el.text or "").strip(_INDENT):
         el.text = None
-        _drop_tree(el[0])
+        drop_tree(el[0])
 
 
 def _finish(html: str) -> str:
