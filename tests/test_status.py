@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawler.mirror.runlog import RunLog
+from crawler.source.catalog import default_catalog_path
+from replica import replica_catalog
 from tests.conftest import ReplicaServer, replica_feeds
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -206,7 +208,8 @@ def test_a_summary_line_of_another_shape_is_left_alone(tmp_path, caplog):
 def test_status_right_after_the_demo_shows_its_posts_by_category_and_its_run(
     replica, mirror_factory
 ):
-    mirror = mirror_factory(replica_feeds(replica))  # the demo's feeds, by name
+    # The demo's feeds, by name: the shipped catalog's, on the replica.
+    mirror = mirror_factory(replica_catalog(replica.url, default_catalog_path()))
     demo = mirror.scrapy("demo", "--articles", "10")
     assert demo.returncode == 0, demo.output[-3000:]
     posts = mirror.posts()
@@ -233,7 +236,8 @@ def test_status_right_after_the_demo_shows_its_posts_by_category_and_its_run(
     assert run["command"] == "demo"
     assert sum(f["new"] for f in run["feeds"].values()) == len(posts)
     assert "no run yet" not in out
-    assert row(out, "kunmingribao").split()[1] == "10"
+    new = run["feeds"]["kunmingribao"]["new"]
+    assert row(out, "kunmingribao").split()[1] == str(new)  # the demo's new posts
 
 
 def test_crawl_of_a_failed_feed_exits_1_and_status_flags_it(replica, mirror_factory, tmp_path):
