@@ -23,7 +23,7 @@ import scrapy
 from scrapy.crawler import CrawlerProcess
 from scrapy.http import Request, Response
 
-from crawler.catalog import Feed, load_catalog
+from crawler.source.catalog import Feed, load_catalog
 
 
 class BareSpider(scrapy.Spider):

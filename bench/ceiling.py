@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.replica.site import SHARE_PATH
+from replica.site import SHARE_PATH
 
 
 def hammer(base: str, codes: list[str], connections: int, requests: int) -> dict[str, float]:

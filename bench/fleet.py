@@ -46,7 +46,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import PROJECT_ROOT, child_env
-from crawler.replica.process import ReplicaProcess
+from replica.process import ReplicaProcess
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 NEW = re.compile(r"^\d+ feeds?, (\d+) new posts?", re.M)
@@ -88,7 +88,7 @@ class Redis:
 
 
 def catalog(replica: ReplicaProcess, path: Path, pages: int) -> None:
-    from crawler.replica import replica_catalog
+    from replica import replica_catalog
 
     data = replica_catalog(replica.url)
     for spec in data["feeds"].values():

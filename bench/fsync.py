@@ -2,7 +2,7 @@
 """What ``MIRROR_FSYNC`` costs a post: ``python bench/fsync.py [FOLDER ...]``.
 
 Writes the same 3 KB post ``--posts`` times with
-:func:`crawler.archive.write_atomic`, durable (file and folder flushed, the
+:func:`crawler.mirror.archive.write_atomic`, durable (file and folder flushed, the
 default) and not, in each folder given (default: a folder under ``bench/``,
 on this project's disk, and one in ``/dev/shm``), and prints the time per
 post of each and their ratio, measured in the same run.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.archive import write_atomic
+from crawler.mirror.archive import write_atomic
 
 
 def per_post(folder: Path, posts: int, durable: bool) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from crawler.replica.process import ReplicaProcess
+from replica.process import ReplicaProcess
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ class BenchReplica(ReplicaProcess):
 
 def write_catalog(replica_url: str, feed: str, max_pages: int, path: Path) -> Path:
     """The shipped catalog pointed at the replica, ``feed`` reaching ``max_pages``."""
-    from crawler.replica import replica_catalog
+    from replica import replica_catalog
 
     catalog = replica_catalog(replica_url)
     catalog["feeds"][feed]["max_pages"] = max_pages

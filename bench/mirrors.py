@@ -1,7 +1,7 @@
 """Mirrors of a given size, made of real post files, for the start-up benchmarks.
 
 :func:`make_archive` writes ``size`` posts in the archive format with
-:func:`crawler.archive.render`: the ``first`` articles given (those a feed's
+:func:`crawler.mirror.archive.render`: the ``first`` articles given (those a feed's
 first listing page shows, so that a re-crawl finds nothing new) and then
 made-up ones, one every ten minutes back in time, each with the seed's cleaned
 body. Posts within ``keep_days`` are in ``_posts/``, older ones in
@@ -18,9 +18,16 @@ from pathlib import Path
 
 from parsel import Selector
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, Post, category_page, render, write_atomic
-from crawler.cleaning import BodyCleaner
-from crawler.replica.content import SEED_BODY_PATH, TZ
+from crawler.cleaning.cleaner import BodyCleaner
+from crawler.mirror.archive import (
+    OLD_POSTS_DIR,
+    POSTS_DIR,
+    Post,
+    category_page,
+    render,
+    write_atomic,
+)
+from replica.content import SEED_BODY_PATH, TZ
 
 BASE_URL = "//finews.withounder.com"
 SHARE_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode={}"
@@ -77,8 +84,8 @@ def replica_first_page(
     """The articles a replica made with these arguments shows on ``feed``'s first page."""
     import re
 
-    from crawler.catalog import DEFAULT_SHARE_LINK
-    from crawler.replica import Replica
+    from crawler.source.catalog import DEFAULT_SHARE_LINK
+    from replica import Replica
 
     replica = Replica(articles=articles, per_page=per_page, faults=False, now=now)
     page = Selector(text=replica.site.listing(feed, 1, "http://127.0.0.1").body.decode("utf-8"))

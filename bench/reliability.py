@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.replica.process import ReplicaProcess
+from replica.process import ReplicaProcess
 from tests.faults import (
     as_dict,
     crash_trial,

@@ -190,7 +190,7 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def ceiling(cfg: Config, replica: BenchReplica, now: str, work: Path) -> dict[str, Any]:
     """Share pages per second a trivial client gets, on 1 and on ``concurrency``
     connections: every article of the feed once (once per 10 on 1 connection)."""
-    from crawler.replica import Replica
+    from replica import Replica
 
     codes = Replica(articles=cfg.articles, per_page=cfg.per_page, faults=False,
                     now=datetime.fromisoformat(now)).info_codes(cfg.feed)  # fmt: skip

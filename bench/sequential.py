@@ -25,11 +25,18 @@ from urllib.parse import urljoin
 import requests
 from parsel import Selector
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, Post, info_code_of, render, write_atomic
-from crawler.catalog import Feed, load_catalog
-from crawler.cleaning import BodyCleaner
-from crawler.dates import parse_date
+from crawler.cleaning.cleaner import BodyCleaner
+from crawler.mirror.archive import (
+    OLD_POSTS_DIR,
+    POSTS_DIR,
+    Post,
+    info_code_of,
+    render,
+    write_atomic,
+)
 from crawler.pipelines.validate import _SOURCE_PREFIX, one_line
+from crawler.source.catalog import Feed, load_catalog
+from crawler.source.dates import parse_date
 
 USER_AGENT = "news-mirror-bench/sequential"
 

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from crawler.catalog import load_catalog
-from crawler.runlog import RunLog
+from crawler.mirror.runlog import RunLog
+from crawler.source.catalog import load_catalog
 
 TZ = ZoneInfo("Asia/Shanghai")
 

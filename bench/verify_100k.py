@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crawler.archive import (  # noqa: E402
+from crawler.cleaning.cleaner import BodyCleaner  # noqa: E402
+from crawler.mirror.archive import (  # noqa: E402
     CATEGORY_DIR,
     OLD_POSTS_DIR,
     POSTS_DIR,
@@ -35,8 +36,7 @@ from crawler.archive import (  # noqa: E402
     render,
     write_atomic,
 )
-from crawler.cleaning import BodyCleaner  # noqa: E402
-from crawler.replica.content import make_body, read_seed_body  # noqa: E402
+from replica.content import make_body, read_seed_body  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 OUTLETS = [

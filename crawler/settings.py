@@ -39,12 +39,12 @@ MIRROR_PROGRESS_INTERVAL = 30
 # The whole log of crawl, crawlall and demo goes to <MIRROR_DIR>/.mirror/logs/crawl.log
 # at this level, rotated at MIRROR_LOG_MAX_BYTES (0: no log file) with this many
 # old files kept (crawl.log.1 …); the terminal shows progress and summaries
-# unless -L/--verbose/--logfile asks for Scrapy's log (crawler/logs.py).
+# unless -L/--verbose/--logfile asks for Scrapy's log (crawler/ops/logs.py).
 MIRROR_LOG_FILE_LEVEL = "INFO"
 MIRROR_LOG_MAX_BYTES = 5_000_000
 MIRROR_LOG_BACKUPS = 5
 # On a backfill, listing pages fetched ahead of the next one, at most, when the
-# feed's page URLs count up (crawler/listingwalk.py); 0 walks page by page.
+# feed's page URLs count up (crawler/source/listingwalk.py); 0 walks page by page.
 MIRROR_LISTING_PREFETCH = 4
 # Python's garbage collector: start-up objects frozen out of collections and the
 # youngest generation collected every this many allocations (Python: 700);
@@ -82,7 +82,7 @@ MIRROR_HISTORY_DAYS = 30
 MIRROR_NOW = ""
 
 # --- The feed catalog -------------------------------------------------------
-# Empty: the catalog shipped in the package (crawler/feeds.yaml).
+# Empty: the catalog shipped in the package (crawler/source/feeds.yaml).
 NEWS_FEEDS_FILE = ""
 
 # --- A fleet of workers (SPEC §8) -------------------------------------------

@@ -9,7 +9,7 @@ from scrapy import Spider
 from scrapy.http import Request
 from scrapy.settings import BaseSettings
 
-from crawler.catalog import CatalogError, Feed, load_catalog
+from crawler.source.catalog import CatalogError, Feed, load_catalog
 from crawler.spiders.feed import FeedSpider
 
 

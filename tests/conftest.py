@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, Post, parse
-from crawler.replica.process import ReplicaProcess
+from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, Post, parse
+from replica.process import ReplicaProcess
 from tests.utils.cmdline import Result, run_scrapy
 
 DATA = Path(__file__).parent / "data"
@@ -65,7 +65,7 @@ class Mirror:
 
 
 def replica_feeds(replica: ReplicaServer, *names: str, **overrides: dict) -> dict:
-    from crawler.replica import replica_catalog
+    from replica import replica_catalog
 
     feeds = replica_catalog(replica.url)["feeds"]
     chosen = {name: feeds[name] for name in names} if names else feeds
@@ -76,8 +76,8 @@ def replica_feeds(replica: ReplicaServer, *names: str, **overrides: dict) -> dic
 
 def shipped_feeds(replica: ReplicaServer, *names: str) -> dict:
     """The shipped catalog (the real source) with its hosts moved onto ``replica``."""
-    from crawler.catalog import default_catalog_path
-    from crawler.replica import replica_catalog
+    from crawler.source.catalog import default_catalog_path
+    from replica import replica_catalog
 
     feeds = replica_catalog(replica.url, default_catalog_path())["feeds"]
     return {"feeds": {n: feeds[n] for n in names} if names else feeds}

@@ -12,7 +12,7 @@ reads back the files they write; nothing is mocked.
   restarted each time, then run to the end; posts lost, twice, rewritten, torn.
 - :func:`rotate_crash_trial`: the same for ``scrapy rotate``.
 - :func:`hostile_trial`: one crawl of the replica's hostile feeds
-  (:mod:`crawler.replica.hostile`); unsafe outputs, good articles missed,
+  (:mod:`replica.hostile`); unsafe outputs, good articles missed,
   bad ones not logged.
 """
 
@@ -31,7 +31,8 @@ from typing import Any
 
 import yaml
 
-from crawler.archive import (
+from crawler.cleaning.cleaner import is_safe
+from crawler.mirror.archive import (
     FILENAME,
     OLD_POSTS_DIR,
     POSTS_DIR,
@@ -41,11 +42,10 @@ from crawler.archive import (
     render,
     write_atomic,
 )
-from crawler.cleaning import is_safe
-from crawler.dedup import STATE_DIR
-from crawler.replica.content import TZ
-from crawler.replica.hostile import CASES, LIST_JUNK, hostile_catalog
-from crawler.replica.process import ReplicaProcess
+from crawler.mirror.paths import STATE_DIR
+from replica.content import TZ
+from replica.hostile import CASES, LIST_JUNK, hostile_catalog
+from replica.process import ReplicaProcess
 from tests.utils.cmdline import Result, popen_scrapy, run_scrapy
 
 BASE_URL = "//finews.withounder.com"  # MIRROR_BASE_URL's default
@@ -61,7 +61,7 @@ HOSTILE_SETTINGS = [
 
 def replica_catalog_file(url: str, path: Path, leave_out: tuple[str, ...] = ()) -> Path:
     """The shipped catalog pointed at the replica at ``url``, written to ``path``."""
-    from crawler.replica import replica_catalog
+    from replica import replica_catalog
 
     data = replica_catalog(url)
     for name in leave_out:
@@ -435,7 +435,7 @@ FORBIDDEN_PATHS = ("/private/", "/hostile/target", "/hostile/offsite/")
 def unsafe_reasons(text: str, path: str = "<post>", base_url: str = BASE_URL) -> list[str]:
     """Why a post file's text could execute or be misread in the mirror ([] if it cannot).
 
-    The body must pass :func:`crawler.cleaning.is_safe`; the front matter must
+    The body must pass :func:`crawler.cleaning.cleaner.is_safe`; the front matter must
     load as YAML with a string title; nothing after it may open Liquid; the
     share link must be one http(s) autolink; the back-links must be exactly
     the two links of the format, their label unable to close or open one.

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from crawler.archive import FormatError, Post, category_page, parse, render
+from crawler.mirror.archive import FormatError, Post, category_page, parse, render
 from tests.conftest import DATA
 
 SEED = DATA / "seed" / "2022-02-20-NW202202202282281459.md"

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from crawler.catalog import CatalogError, load_catalog, parse_catalog
-from crawler.replica.feeds import REPLICA_CATALOG
+from crawler.source.catalog import CatalogError, load_catalog, parse_catalog
+from replica.feeds import REPLICA_CATALOG
 from tests.utils.cmdline import run_scrapy
 
 SHIPPED = ["emnews", "regional", "market37", "market38", "market39", "kunmingribao"]

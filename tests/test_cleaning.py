@@ -1,4 +1,4 @@
-"""The body cleaner (SPEC §3.2): crawler/cleaning.py."""
+"""The body cleaner (SPEC §3.2): crawler/cleaning/cleaner.py."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from crawler.cleaning import BodyCleaner, is_safe
+from crawler.cleaning.cleaner import BodyCleaner, is_safe
 
 ROOT = Path(__file__).resolve().parent.parent
 BODIES = ROOT / "tests" / "data" / "bodies"
 SEED = ROOT / "tests" / "data" / "seed" / "2022-02-20-NW202202202282281459.md"
-SEED_RAW = ROOT / "crawler" / "replica" / "data" / "seed-raw-body.html"
+SEED_RAW = ROOT / "replica" / "data" / "seed-raw-body.html"
 SEED_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202202202282281459"
 EM_URL = "http://finance.eastmoney.com/a/202205262391921712.html"
 BASE = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=X"

@@ -25,7 +25,7 @@ from twisted.web import http
 from twisted.web.client import ResponseFailed
 
 from crawler import compat
-from crawler.failures import error_kind
+from crawler.source.failures import error_kind
 
 # No download handler: the engine is built, nothing is ever downloaded.
 NO_HANDLERS = {scheme: None for scheme in ("http", "https", "data", "file", "s3", "ftp")}

@@ -47,7 +47,7 @@ def test_rotate_killed_mid_move_leaves_each_post_in_exactly_one_folder(tmp_path)
 def test_temporary_files_of_a_killed_writer_go_at_the_next_start_and_live_ones_stay(
     replica, mirror_factory
 ):
-    from crawler.archive import writer_id
+    from crawler.mirror.archive import writer_id
     from tests.conftest import replica_feeds
 
     mirror = mirror_factory(replica_feeds(replica, "kunmingribao"))

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from crawler.archive import FILENAME, parse
-from crawler.replica.content import Source
-from crawler.runlog import RunLog
+from crawler.mirror.archive import FILENAME, parse
+from crawler.mirror.runlog import RunLog
+from replica.content import Source
 from tests.conftest import DATA, ReplicaServer, replica_feeds
 from tests.utils.cmdline import popen_scrapy
 

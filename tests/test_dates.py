@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.dates import parse_date
+from crawler.source.dates import parse_date
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.dedup import FileDedupStore
+from crawler.mirror.dedup import FileDedupStore
 
 
 def write_post(root: Path, folder: str, name: str) -> Path:

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, read
-from crawler.reader import ArchiveReader, as_record
+from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, read
+from crawler.mirror.reader import ArchiveReader, as_record
 from tests.conftest import Mirror, replica_feeds
 from tests.utils.cmdline import run_scrapy
 

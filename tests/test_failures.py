@@ -14,7 +14,7 @@ import socket
 
 import pytest
 
-from crawler.replica.hostile import FAULTS, SHARE
+from replica.hostile import FAULTS, SHARE
 from tests.conftest import Mirror
 
 LIMITS = ["-s", "DOWNLOAD_TIMEOUT=2", "-s", "DOWNLOAD_MAXSIZE=2000000", "-s", "RETRY_TIMES=0"]

@@ -1,6 +1,6 @@
 """Hostile and broken source: every bad page is logged, none reaches a post unsanitized.
 
-One crawl of the replica's hostile feeds (:mod:`crawler.replica.hostile`):
+One crawl of the replica's hostile feeds (:mod:`replica.hostile`):
 truncated and binary pages, an empty 200, pages over ``DOWNLOAD_MAXSIZE``,
 redirect loops and redirects off the feed's hosts, a page slower than
 ``DOWNLOAD_TIMEOUT``, connection resets, a listing of 10,000 links, JSON that
@@ -18,9 +18,9 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from crawler.archive import Post, parse, render
-from crawler.cleaning import is_safe
-from crawler.replica.hostile import CASES, DATE_TEXTS, DATE_TITLE, xss_vectors
+from crawler.cleaning.cleaner import is_safe
+from crawler.mirror.archive import Post, parse, render
+from replica.hostile import CASES, DATE_TEXTS, DATE_TITLE, xss_vectors
 from tests.faults import HostileReport, hostile_inputs, hostile_trial, unsafe_reasons
 
 

@@ -13,9 +13,9 @@ from urllib.request import urlopen
 
 import pytest
 
-from crawler.archive import FILENAME
-from crawler.catalog import parse_catalog
-from crawler.dates import parse_date
+from crawler.mirror.archive import FILENAME
+from crawler.source.catalog import parse_catalog
+from crawler.source.dates import parse_date
 from tests.conftest import ReplicaServer, replica_feeds
 
 SHARE_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode={infoCode}"
@@ -360,7 +360,7 @@ def test_a_record_keyed_by_another_field_and_a_list_without_pages():
     body by `infoCode`; a list_api without {page} has no page 2 (SPEC §2.4)."""
     from scrapy.http import TextResponse
 
-    from crawler.listings import JsonListing
+    from crawler.source.listings import JsonListing
 
     feed = parse_catalog({"feeds": {"rolling": {
         "outlet": "东财滚动", "category": "emnews", "post": "rolling",

@@ -1,4 +1,4 @@
-"""Listing pages fetched ahead on a backfill, read in order (crawler/listingwalk.py)."""
+"""Listing pages fetched ahead on a backfill, read in order (crawler/source/listingwalk.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from crawler.listingwalk import ListingWalk, PageTemplate
+from crawler.source.listingwalk import ListingWalk, PageTemplate
 from tests.conftest import ReplicaServer, replica_feeds
 
 # --- The walk's rules, on the class itself ------------------------------------

@@ -18,7 +18,7 @@ import yaml
 from scrapy.settings import Settings
 
 import crawler.settings as project_settings
-from crawler.replica import Replica
+from replica import Replica
 from tests.faults import check_mirror
 from tests.utils.cmdline import run_scrapy
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.replica.content import Source
+from replica.content import Source
 from tests.conftest import Mirror, ReplicaServer, replica_feeds
 from tests.test_listings import aggregate_feed, content_ids
 

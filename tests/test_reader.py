@@ -1,4 +1,4 @@
-"""The reader API (crawler.reader) over real files: round trips, filters, a crawled mirror."""
+"""The reader API (crawler.mirror.reader) over real files: round trips, filters, a crawl."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.archive import (
+from crawler.cleaning.cleaner import clean_digest
+from crawler.mirror.archive import (
     OLD_POSTS_DIR,
     POSTS_DIR,
     FormatError,
@@ -25,8 +26,7 @@ from crawler.archive import (
     yaml_dump_string,
     yaml_string,
 )
-from crawler.cleaning import clean_digest
-from crawler.reader import ArchiveReader, as_record, parse_bound
+from crawler.mirror.reader import ArchiveReader, as_record, parse_bound
 from tests.conftest import DATA, Mirror, replica_feeds
 
 TZ = ZoneInfo("Asia/Shanghai")

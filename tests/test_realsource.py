@@ -16,10 +16,10 @@ from urllib.request import urlopen
 import pytest
 import yaml
 
-from crawler.archive import parse
-from crawler.cleaning import BodyCleaner
-from crawler.replica.webapi import read_finews_post
-from crawler.slug import category_slug
+from crawler.cleaning.cleaner import BodyCleaner
+from crawler.mirror.archive import parse
+from crawler.source.slug import category_slug
+from replica.webapi import read_finews_post
 from tests.conftest import DATA, Mirror, ReplicaServer, shipped_feeds
 
 FINEWS = DATA / "finews"

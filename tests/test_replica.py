@@ -1,4 +1,4 @@
-"""The replica of the news source (crawler/replica): what it serves over HTTP."""
+"""The replica of the news source (replica): what it serves over HTTP."""
 
 from __future__ import annotations
 
@@ -21,9 +21,14 @@ from urllib.parse import urljoin
 import pytest
 import yaml
 
-from crawler.catalog import DEFAULT_SHARE_LINK, default_catalog_path, load_catalog, parse_catalog
-from crawler.replica import Replica, replica_catalog, write_replica_catalog
-from crawler.replica.content import (
+from crawler.source.catalog import (
+    DEFAULT_SHARE_LINK,
+    default_catalog_path,
+    load_catalog,
+    parse_catalog,
+)
+from replica import Replica, replica_catalog, write_replica_catalog
+from replica.content import (
     BOARDS,
     GB18030_ONLY_SENTENCE,
     PLACES,
@@ -553,7 +558,7 @@ def test_same_arguments_same_site() -> None:
 
 
 def test_replica_catalog_rewrites_what_is_fetched(tmp_path: Path) -> None:
-    shipped = yaml.safe_load((ROOT / "crawler" / "replica" / "catalog.yaml").read_text("utf-8"))
+    shipped = yaml.safe_load((ROOT / "replica" / "catalog.yaml").read_text("utf-8"))
     data = replica_catalog("http://127.0.0.1:8765/")
     assert set(data["feeds"]) == set(shipped["feeds"])
     text = json.dumps(data, ensure_ascii=False)
@@ -571,9 +576,7 @@ def test_replica_catalog_rewrites_what_is_fetched(tmp_path: Path) -> None:
     )
     feeds = parse_catalog(data)
     assert feeds["kunmingribao"].start_urls == ("http://127.0.0.1:8765/category/kunmingribao.html",)
-    assert shipped == yaml.safe_load(
-        (ROOT / "crawler" / "replica" / "catalog.yaml").read_text("utf-8")
-    )
+    assert shipped == yaml.safe_load((ROOT / "replica" / "catalog.yaml").read_text("utf-8"))
 
     out = tmp_path / "replica.yaml"
     write_replica_catalog("http://127.0.0.1:8765", out)
@@ -600,7 +603,7 @@ def test_the_shipped_catalog_on_the_replica_keeps_real_paths_and_queries() -> No
 def test_command_serves_until_sigterm(tmp_path: Path) -> None:
     catalog = tmp_path / "feeds.yaml"
     with subprocess.Popen(
-        [sys.executable, "-m", "crawler.replica", "--port", "0", "--articles", "5",
+        [sys.executable, "-m", "replica", "--port", "0", "--articles", "5",
          "--no-faults", "--latency-ms", "1", "--catalog-out", str(catalog)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     ) as proc:  # fmt: skip

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.rotation import Rotation
+from crawler.mirror.rotation import Rotation
 from tests.conftest import ReplicaServer, replica_feeds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

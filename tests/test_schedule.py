@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.lock import EX_LOCKED, RunLock
-from crawler.runlog import RunLog
+from crawler.mirror.lock import EX_LOCKED, RunLock
+from crawler.mirror.runlog import RunLog
 from tests.conftest import FAST, Mirror, ReplicaServer, replica_feeds
 from tests.utils.cmdline import popen_scrapy
 from tests.utils.watch import Watched

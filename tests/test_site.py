@@ -28,9 +28,9 @@ import lxml.html
 import pytest
 import yaml
 
-from crawler.archive import POSTS_DIR, Post, write
-from crawler.jekyll import MANIFEST, shipped_files, site_location
-from crawler.reader import ArchiveReader
+from crawler.mirror.archive import POSTS_DIR, Post, write
+from crawler.mirror.jekyll import MANIFEST, shipped_files, site_location
+from crawler.mirror.reader import ArchiveReader
 from tests.conftest import Mirror, replica_feeds
 
 JEKYLL = shutil.which("jekyll")
@@ -500,8 +500,8 @@ def test_rolling_news_has_its_page_at_emnews_where_its_posts_link(replica, tmp_p
     """The finews site's rolling news lives at /emnews/ (SPEC §3.1): the
     category page is served there, lists the posts, and their back-link and
     the home page reach it."""
-    from crawler.catalog import default_catalog_path
-    from crawler.replica import replica_catalog
+    from crawler.source.catalog import default_catalog_path
+    from replica import replica_catalog
 
     feeds = replica_catalog(replica.url, default_catalog_path())["feeds"]
     mirror = Mirror(tmp_path, {"feeds": {"emnews": feeds["emnews"], "regional": feeds["regional"]}})

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.runlog import RunLog
+from crawler.mirror.runlog import RunLog
 from tests.conftest import ReplicaServer, replica_feeds, shipped_feeds
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -186,7 +186,7 @@ def test_old_runs_fold_into_one_line_and_status_keeps_its_totals(replica, mirror
 def test_a_summary_line_of_another_shape_is_left_alone(tmp_path, caplog):
     from scrapy.settings import Settings
 
-    from crawler.runlog import record_run
+    from crawler.mirror.runlog import record_run
 
     log = RunLog(tmp_path)
     log.append({"id": "summary", "command": "summary", "runs": "many", "start": "x",

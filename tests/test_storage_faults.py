@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.dedup import STATE_DIR
+from crawler.mirror.paths import STATE_DIR
 from tests.conftest import Mirror, replica_feeds
 from tests.faults import check_mirror
 from tests.utils.cmdline import run_scrapy, scrapy_env

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archive import OLD_POSTS_DIR, POSTS_DIR, read, render, write
-from crawler.verify import markdown_outside_html
+from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, read, render, write
+from crawler.ops.verify import markdown_outside_html
 from tests.conftest import Mirror, replica_feeds
 from tests.utils.cmdline import run_scrapy
 

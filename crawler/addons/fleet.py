@@ -14,7 +14,7 @@ Redis. With it, every crawler of the process gets:
 - with ``MIRROR_WRITE = "redis"``, :class:`crawler.fleet.handoff.HandoffPipeline`
   in place of the write pipeline: posts go to ``scrapy writer`` on the mirror's host.
 
-The dedup store (:func:`crawler.dedup.open_store`) and the politeness
+The dedup store (:func:`crawler.mirror.dedup.open_store`) and the politeness
 middleware pick their Redis side from ``REDIS_URL`` themselves.
 """
 

@@ -15,10 +15,10 @@ from scrapy.settings import BaseSettings
 
 from crawler.addons.fleet import missing_packages
 from crawler.extensions.summary import FeedResult, RunProgress, feed_summary
-from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
-from crawler.logs import start_log_file
-from crawler.runlog import record_run
-from crawler.storage import settings_storage_problem
+from crawler.mirror.lock import EX_LOCKED, MirrorLocked, run_lock
+from crawler.mirror.runlog import record_run
+from crawler.mirror.storage import settings_storage_problem
+from crawler.ops.logs import start_log_file
 from crawler.text import plural
 
 REDIS_UNAVAILABLE = "redis_unavailable"  # the close reason of a fleet that lost Redis

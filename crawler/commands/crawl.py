@@ -12,11 +12,11 @@ import argparse
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
-from crawler import logs
 from crawler.commands import feed_results, recorded_run, require_fleet_packages
 from crawler.compat import CrawlCommand
 from crawler.extensions.summary import FeedResult, RunProgress
-from crawler.logs import add_verbose_option
+from crawler.ops import logs
+from crawler.ops.logs import add_verbose_option
 
 
 class Command(CrawlCommand):

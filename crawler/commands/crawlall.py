@@ -3,7 +3,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-from crawler import logs
 from crawler.commands import (
     ScrapyCommand,
     add_feeds_option,
@@ -14,9 +13,10 @@ from crawler.commands import (
     require_fleet_packages,
 )
 from crawler.extensions.summary import FeedResult
-from crawler.lock import EX_LOCKED
-from crawler.logs import add_verbose_option
-from crawler.rotation import Rotation
+from crawler.mirror.lock import EX_LOCKED
+from crawler.mirror.rotation import Rotation
+from crawler.ops import logs
+from crawler.ops.logs import add_verbose_option
 
 logger = logging.getLogger(__name__)
 

@@ -6,15 +6,15 @@ from pathlib import Path
 from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.settings import SETTINGS_PRIORITIES
 
-from crawler import logs
-from crawler.archive import CATEGORY_DIR, POSTS_DIR, FormatError, Post, read
-from crawler.catalog import default_catalog_path
 from crawler.commands import ScrapyCommand, crawl_feeds, print_results, recorded_run
-from crawler.dedup import STATE_DIR
 from crawler.extensions.summary import FeedResult
-from crawler.logs import add_verbose_option
-from crawler.replica import Replica, write_replica_catalog
+from crawler.mirror.archive import CATEGORY_DIR, POSTS_DIR, FormatError, Post, read
+from crawler.mirror.paths import DEMO_CATALOG_FILE, STATE_DIR
+from crawler.ops import logs
+from crawler.ops.logs import add_verbose_option
+from crawler.source.catalog import default_catalog_path
 from crawler.text import plural
+from replica import Replica, write_replica_catalog
 
 
 def newest_post(paths: list[Path]) -> Post | None:
@@ -53,7 +53,7 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
         root = Path(self.settings.get("MIRROR_DIR"))
-        catalog = root / STATE_DIR / "replica-feeds.yaml"
+        catalog = root / STATE_DIR / DEMO_CATALOG_FILE
         with Replica(articles=opts.articles) as replica:
             print(f"Serving the replica of the source at {replica.url}")
             catalog.parent.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scrapy.exceptions import UsageError
 
-from crawler.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, FormatError
 from crawler.commands import ScrapyCommand
-from crawler.reader import FOLDERS, ArchiveReader, as_record, parse_bound
+from crawler.mirror.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, FormatError
+from crawler.mirror.reader import FOLDERS, ArchiveReader, as_record, parse_bound
 from crawler.text import plural
 
 _FOLDERS = {"all": FOLDERS, "posts": (POSTS_DIR,), "old": (OLD_POSTS_DIR,)}

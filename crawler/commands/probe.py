@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, cast
 from scrapy.exceptions import UsageError
 
 from crawler.commands import ScrapyCommand, feed_names
-from crawler.probe import ProbeSpider, probe_spider
+from crawler.ops.probe import ProbeSpider, probe_spider
 
 if TYPE_CHECKING:
     from crawler.spiders.feed import FeedSpider

@@ -5,10 +5,10 @@ import sys
 
 from scrapy.exceptions import UsageError
 
-from crawler.catalog import CatalogError
 from crawler.commands import ScrapyCommand
-from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
-from crawler.rotation import Rotation
+from crawler.mirror.lock import EX_LOCKED, MirrorLocked, run_lock
+from crawler.mirror.rotation import Rotation
+from crawler.source.catalog import CatalogError
 
 
 class Command(ScrapyCommand):

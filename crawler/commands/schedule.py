@@ -7,10 +7,10 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.utils.log import configure_logging
 
-from crawler.catalog import CatalogError, load_catalog
 from crawler.commands import ScrapyCommand, add_feeds_option, feed_names, require_fleet_packages
-from crawler.lock import EX_LOCKED, MirrorLocked, run_lock
-from crawler.scheduler import Scheduler, child_command, parse_duration
+from crawler.mirror.lock import EX_LOCKED, MirrorLocked, run_lock
+from crawler.ops.scheduler import Scheduler, child_command, parse_duration
+from crawler.source.catalog import CatalogError, load_catalog
 
 
 class Command(ScrapyCommand):

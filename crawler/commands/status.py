@@ -5,9 +5,9 @@ import sys
 
 from scrapy.exceptions import UsageError
 
-from crawler.catalog import CatalogError, load_catalog
 from crawler.commands import ScrapyCommand, require_fleet_packages
-from crawler.status import MirrorStatus
+from crawler.ops.status import MirrorStatus
+from crawler.source.catalog import CatalogError, load_catalog
 
 
 class Command(ScrapyCommand):

@@ -9,8 +9,8 @@ from pathlib import Path
 from scrapy.exceptions import UsageError
 
 from crawler.commands import ScrapyCommand
+from crawler.ops.verify import MirrorVerifier
 from crawler.text import plural
-from crawler.verify import MirrorVerifier
 
 
 class Command(ScrapyCommand):

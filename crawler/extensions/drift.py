@@ -16,7 +16,7 @@ import logging
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
-from crawler.fields import blame
+from crawler.source.fields import blame
 
 logger = logging.getLogger(__name__)
 

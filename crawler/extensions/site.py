@@ -1,7 +1,7 @@
 """Keeps the mirror buildable by Jekyll: installs the site's files, adds category feeds.
 
 On spider open it installs the site's files into ``MIRROR_DIR``
-(:meth:`crawler.jekyll.JekyllSite.install`: ``_config.yml`` once, layouts
+(:meth:`crawler.mirror.jekyll.JekyllSite.install`: ``_config.yml`` once, layouts
 kept up to date unless the user edited them); for each category an article
 is mirrored under, it adds the category's Atom feed page. Off with
 ``MIRROR_SITE_ENABLED = False``. ``MIRROR_SITE_TITLE`` and
@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler.items import Article
-from crawler.jekyll import JekyllSite
+from crawler.mirror.jekyll import JekyllSite
 
 logger = logging.getLogger(__name__)
 

@@ -84,7 +84,7 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
     elif s.pages == 0 and not (share and "listing" not in s.errors):
         s.failed = "no listing page could be read"
         if stats.get("mirror/listing_failed"):
-            s.failed += f": {stats['mirror/listing_failed']}"  # crawler.failures.cause
+            s.failed += f": {stats['mirror/listing_failed']}"  # crawler.source.failures.cause
     elif stats.get("mirror/empty_listing"):
         culprit = stats["mirror/empty_listing"]  # the selector or key at fault
         s.failed = "no article found on the listing" + (
@@ -107,7 +107,7 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
 
 class RunProgress:
     """One progress line on stderr for all the feeds crawled at once, every
-    ``MIRROR_PROGRESS_INTERVAL``, when the terminal shows no log (crawler.logs)."""
+    ``MIRROR_PROGRESS_INTERVAL``, when the terminal shows no log (crawler.ops.logs)."""
 
     def __init__(self, crawlers: list[Crawler]):
         self.crawlers = crawlers

@@ -1,7 +1,7 @@
 """A fleet of workers sharing one crawl through Redis (SPEC §8, ``REDIS_URL``).
 
 Nothing here is imported unless ``REDIS_URL`` is set: :mod:`crawler.addons.fleet`
-switches the fleet's components on, :func:`crawler.dedup.open_store` picks
+switches the fleet's components on, :func:`crawler.mirror.dedup.open_store` picks
 :class:`~crawler.fleet.store.RedisDedupStore`.
 
 - :mod:`~crawler.fleet.connection`: the Redis client, the key names, the URL without its password;

@@ -3,7 +3,7 @@
 The item pipeline of a worker without the mirror's folder
 (``MIRROR_WRITE = "redis"``), in place of
 :class:`~crawler.pipelines.write.WritePipeline`: the post is rendered here,
-with :mod:`crawler.archive` as always, then recorded as mirrored and queued on
+with :mod:`crawler.mirror.archive` as always, then recorded as mirrored and queued on
 ``…:posts`` in one atomic step, so that it is written once, by ``scrapy
 writer`` (:mod:`crawler.fleet.writer`) on the host that holds the mirror.
 """
@@ -16,10 +16,10 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.archive import POSTS_DIR, category_page, render
-from crawler.dedup import close_store, open_store
 from crawler.fleet.store import RedisDedupStore
 from crawler.items import Article
+from crawler.mirror.archive import POSTS_DIR, category_page, render
+from crawler.mirror.dedup import close_store, open_store
 from crawler.pipelines.write import post_of
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ dict holds that JSON has not:
 - ``{"$b": "<base64>"}``: bytes (headers, body);
 - ``{"$d": [[key, value], …]}``: a dict whose keys are not all strings, or
   that has a key starting with ``$`` (headers are keyed by bytes);
-- ``{"$entry": {…}}``: a listing's :class:`~crawler.listings.Entry` in an
+- ``{"$entry": {…}}``: a listing's :class:`~crawler.source.listings.Entry` in an
   article request's ``cb_kwargs``.
 
 Anything else (an object of another class) cannot be queued: :func:`dumps`
@@ -28,7 +28,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from crawler.listings import Entry
+from crawler.source.listings import Entry
 
 
 def _encode(value: Any) -> Any:

@@ -8,7 +8,7 @@
   claims lapse with its heartbeat, so what it held is done again, once.
 - *commit*: a worker that writes to the mirror folder itself
   (``MIRROR_WRITE = "direct"``) checks and writes under the folder's own lock
-  and index (:class:`~crawler.dedup.FileDedupStore`), as on one host, then
+  and index (:class:`~crawler.mirror.dedup.FileDedupStore`), as on one host, then
   records the post in Redis; one that hands its posts over (``"redis"``)
   checks, records the post and queues it for ``scrapy writer`` in one atomic
   step in Redis (the writer then writes it under the folder's lock and index).
@@ -28,7 +28,6 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from crawler.dedup import DedupStore, FileDedupStore
 from crawler.fleet.connection import (
     REDIS_ERRORS,
     FleetUnavailable,
@@ -37,6 +36,7 @@ from crawler.fleet.connection import (
     safe_url,
 )
 from crawler.fleet.worker import Worker, fleet_worker
+from crawler.mirror.dedup import DedupStore, FileDedupStore
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ Runs on the host that holds the mirror (``scrapy writer``). It records the
 mirror's posts in Redis when Redis does not know them (at start, and again
 after Redis lost its state), then moves each handed-over post from
 ``…:posts`` to its own ``…:posts:writing:{writer}`` list (``BLMOVE``), writes
-it with :func:`crawler.archive.write_atomic` under the folder's dedup lock
-and index (:class:`~crawler.dedup.FileDedupStore`), and only then takes it
+it with :func:`crawler.mirror.archive.write_atomic` under the folder's dedup lock
+and index (:class:`~crawler.mirror.dedup.FileDedupStore`), and only then takes it
 off that list. A writer killed mid-post leaves the post on its list; once
 its heartbeat has expired, the next writer to start, or any writer still
 running (it looks on each heartbeat), puts it back on ``…:posts``: nothing is
@@ -24,11 +24,11 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from crawler.archive import CATEGORY_DIR, info_code_of, write_atomic
-from crawler.dedup import FileDedupStore
 from crawler.fleet.connection import FleetUnavailable
 from crawler.fleet.store import seed_posts
 from crawler.fleet.worker import Worker
+from crawler.mirror.archive import CATEGORY_DIR, info_code_of, write_atomic
+from crawler.mirror.dedup import FileDedupStore
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ error with its traceback and then treats the host as allowing everything.
 This middleware, below Scrapy's RetryMiddleware (so after the retries), turns
 such a failure into an empty 404 answer, which the robots.txt middleware reads
 the same way (everything allowed), and logs one WARNING naming the host and
-the cause (:func:`crawler.failures.describe`). The page requests that follow
+the cause (:func:`crawler.source.failures.describe`). The page requests that follow
 fail on their own, each logged by the feed's spider with its URL.
 """
 
@@ -21,7 +21,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.failures import describe
+from crawler.source.failures import describe
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.cleaning import BodyCleaner, clean_digest
+from crawler.cleaning.cleaner import BodyCleaner, clean_digest
 from crawler.items import Article
 
 if TYPE_CHECKING:

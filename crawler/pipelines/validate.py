@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, cast
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.catalog import INFO_CODE
-from crawler.dates import parse_date
 from crawler.items import Article
+from crawler.source.catalog import INFO_CODE
+from crawler.source.dates import parse_date
 
 if TYPE_CHECKING:
     from crawler.spiders.feed import FeedSpider

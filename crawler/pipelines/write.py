@@ -10,9 +10,16 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.archive import CATEGORY_DIR, POSTS_DIR, Post, category_page, render, write_atomic
-from crawler.dedup import close_store, open_store
 from crawler.items import Article
+from crawler.mirror.archive import (
+    CATEGORY_DIR,
+    POSTS_DIR,
+    Post,
+    category_page,
+    render,
+    write_atomic,
+)
+from crawler.mirror.dedup import close_store, open_store
 
 logger = logging.getLogger(__name__)
 

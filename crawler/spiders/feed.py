@@ -1,7 +1,7 @@
 """The spider of a feed: listing pages → share links → articles.
 
 One class serves every feed; :mod:`crawler.spiderloader` makes a subclass per
-catalog entry, named after it, with the checked :class:`~crawler.catalog.Feed`
+catalog entry, named after it, with the checked :class:`~crawler.source.catalog.Feed`
 as its ``feed`` attribute.
 """
 
@@ -19,11 +19,13 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.catalog import ARTICLE_FIELDS, Feed
-from crawler.dedup import DedupStore, close_store, open_store
-from crawler.failures import cause, describe, error_kind, failed_request
 from crawler.items import Article
-from crawler.listings import (
+from crawler.mirror.dedup import DedupStore, close_store, open_store
+from crawler.pipelines.validate import FilteredOut
+from crawler.pipelines.write import StorageError
+from crawler.source.catalog import ARTICLE_FIELDS, Feed
+from crawler.source.failures import cause, describe, error_kind, failed_request
+from crawler.source.listings import (
     Entry,
     HtmlListing,
     JsonListing,
@@ -33,9 +35,7 @@ from crawler.listings import (
     load_json,
     scalar,
 )
-from crawler.listingwalk import ListingWalk
-from crawler.pipelines.validate import FilteredOut
-from crawler.pipelines.write import StorageError
+from crawler.source.listingwalk import ListingWalk
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class FeedSpider(scrapy.Spider):
         spider.store.use_catalog_entry(spider.name, spider.feed.fingerprint)
         spider.listing = listing_for(spider.feed)
         spider.resume = False
-        # Listing pages fetched ahead on a backfill (crawler.listingwalk); not in a
+        # Listing pages fetched ahead on a backfill (crawler.source.listingwalk); not in a
         # fleet, whose workers share the requests of one walk.
         spider.prefetch = (
             0

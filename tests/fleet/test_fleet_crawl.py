@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.replica.site import kind_of
-from crawler.runlog import RunLog
+from crawler.mirror.runlog import RunLog
+from replica.site import kind_of
 from tests.conftest import FAST, Mirror, ReplicaServer, replica_feeds
 from tests.fleet.conftest import GRACE, RedisServer, finish, fleet_args, start_worker
 from tests.utils.cmdline import run_scrapy, scrapy_env

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.runlog import RunLog
+from crawler.mirror.runlog import RunLog
 from tests.conftest import replica_feeds
 from tests.fleet.conftest import PASSWORD, fleet_args, free_port
 from tests.utils.cmdline import scrapy_env

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.runlog import RunLog
+from crawler.mirror.runlog import RunLog
 from tests.conftest import Mirror, replica_feeds
 from tests.fleet.conftest import finish, start_worker
 

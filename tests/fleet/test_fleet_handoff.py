@@ -6,7 +6,7 @@ import re
 import signal
 import time
 
-from crawler.archive import parse
+from crawler.mirror.archive import parse
 from tests.conftest import DATA, Mirror, replica_feeds
 from tests.fleet.conftest import finish, fleet_args, start_worker
 from tests.utils.cmdline import run_scrapy

@@ -16,7 +16,7 @@ import pytest
 
 from crawler.fleet import serializer
 from crawler.fleet.connection import Keys
-from crawler.listings import Entry
+from crawler.source.listings import Entry
 from tests.conftest import Mirror, replica_feeds
 from tests.fleet.conftest import RedisServer, finish, start_worker
 

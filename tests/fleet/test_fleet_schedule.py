@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from crawler.replica.site import kind_of
+from replica.site import kind_of
 from tests.conftest import Mirror, replica_feeds
 from tests.fleet.conftest import finish, start_worker
 

@@ -1,0 +1,3 @@
+"""Article bodies cleaned for the archive: the generic sanitizer
+(:mod:`crawler.cleaning.cleaner`) and the source's own markup rules
+(:mod:`crawler.cleaning.eastmoney`)."""

@@ -1,0 +1,477 @@
+"""The body cleaner (SPEC §3.2): a source's raw article HTML → one clean HTML block.
+
+Two passes, one parse each:
+
+1. **lxml pre-pass** on the parsed fragment, for what needs the tree: the
+   source's quote widgets become their plain text, its chart block, ads, app
+   promotions and hidden elements go, a feed's own boilerplate (``drop``
+   selectors) goes, links and images are made absolute against the page URL,
+   pure wrapper ``<div>``\\ s are unwrapped, empty paragraphs go and whitespace
+   is normalised (no ``　　`` indentation, no line breaks between blocks).
+2. **nh3 allowlist** (built once per :class:`BodyCleaner`): only the tags and
+   attributes a news reader needs survive; ``script``/``style``/… go with
+   their content; only ``http``, ``https`` and ``mailto`` URLs are kept (no
+   ``data:`` URLs at all, not even ``data:image``); comments go.
+
+Last, Liquid markup (``{{``, ``}}``, ``{%``, ``%}``) is neutralised with
+character references, since Jekyll runs Liquid over post bodies, and the
+result is made one line-break-free block.
+
+The source's own markup (its widgets, chart block, ads, app promotions and
+the outlet credit line's class) is named in :mod:`crawler.cleaning.eastmoney`;
+this module applies those rules at fixed points of the pre-pass.
+
+:func:`is_safe` checks a cleaned body (e.g. a mirrored file's) for markup that
+could execute; it does not trust the cleaner, it tokenizes the text itself.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from collections.abc import Callable, Sequence
+from typing import cast
+from urllib.parse import urljoin
+
+import lxml.html
+import nh3
+from cssselect import SelectorError
+from lxml import etree
+from lxml.cssselect import CSSSelector
+
+from crawler.cleaning import eastmoney
+from crawler.cleaning.eastmoney import OUTLET_CLASS
+from crawler.cleaning.tree import EMPTY, Elements, drop_tree, elements
+
+__all__ = ["ALLOWED_TAGS", "ALLOWED_URL_SCHEMES", "BodyCleaner", "is_safe"]
+
+#: The tags a cleaned body may hold; every other tag is unwrapped (its text kept).
+ALLOWED_TAGS: frozenset[str] = frozenset({
+    "p", "br", "div", "span", "strong", "b", "em", "i", "u", "s", "sub", "sup",
+    "a", "img", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li",
+    "blockquote", "pre", "code", "hr", "table", "thead", "tbody", "tfoot",
+    "tr", "th", "td", "caption", "figure", "figcaption",
+})  # fmt: skip
+#: URL schemes a kept link or image may use (relative URLs are made absolute).
+ALLOWED_URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
+
+_ATTRIBUTES: dict[str, set[str]] = {
+    "*": set(),  # without it, nh3 (ammonia) keeps lang and title everywhere
+    "a": {"href"},
+    "img": {"src", "alt"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+# ``class`` survives only where it carries meaning: the outlet credit line.
+_ALLOWED_CLASSES: dict[str, set[str]] = {tag: {OUTLET_CLASS} for tag in ("p", "div", "span")}
+# Never kept: the pre-pass removes them with their content, except the
+# _UNWRAP_DANGEROUS ones (void, or wrapping the article), which go alone;
+# nh3 removes the _NH3_CONTENT_TAGS with their content again, as a second line.
+_REMOVED_TAGS: frozenset[str] = frozenset({
+    "script", "style", "iframe", "frame", "frameset", "object", "embed",
+    "applet", "param", "form", "input", "button", "select", "option",
+    "textarea", "svg", "math", "meta", "link", "base", "noscript",
+    "template", "canvas", "audio", "video", "source", "track", "title",
+    "head", "map", "area",
+})  # fmt: skip
+_UNWRAP_DANGEROUS: frozenset[str] = frozenset({
+    "embed", "param", "input", "meta", "link", "base", "source", "track",
+    "area", "form",
+})  # fmt: skip
+_NH3_CONTENT_TAGS = {
+    "script", "style", "iframe", "object", "embed", "applet", "form",
+    "textarea", "select", "button", "svg", "math", "noscript", "template",
+    "title", "frameset", "frame", "canvas", "audio", "video",
+}  # fmt: skip
+
+_BLOCK_TAGS: frozenset[str] = frozenset({
+    "address", "article", "aside", "blockquote", "caption", "center", "dd",
+    "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3",
+    "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
+    "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+})  # fmt: skip
+# Elements that go when they hold no text and no image/table.
+_EMPTY_REMOVABLE: frozenset[str] = frozenset({
+    "p", "div", "span", "strong", "b", "em", "i", "u", "s", "sub", "sup", "a",
+    "font", "center", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
+    "section", "article", "figure", "figcaption", "small", "big", "label",
+})  # fmt: skip
+
+_CONTENT_DESCENDANTS = cast(
+    Callable[[etree._Element], bool],
+    etree.XPath("boolean(descendant::*[self::img or self::table or self::hr])"),
+)
+
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ \t\r\n"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_HIDDEN = elements(
+    "//*[@hidden or contains(translate(@style, $u, $l), 'display:none')"
+    " or contains(translate(@style, $u, $l), 'visibility:hidden')]"
+)
+# The tags of _REMOVED_TAGS are found with root.iter(*tags): an XPath of 30
+# self:: tests on every element cost an eighth of the cleaner's time.
+_COMMENTS_AND_PIS = elements("//comment() | //processing-instruction()")
+_PARAGRAPHS = elements("//p | //div[not(descendant::p or descendant::div)]")
+_LINKS = elements("//a | //img")
+_CLASSED = elements("//*[@class]")
+
+_SPACE = " \t\r\n\f"
+_INDENT = _SPACE + "\u3000"
+_NEWLINE_RUN = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*")
+# Characters XML (hence lxml) refuses, lone surrogates, and C0/C1 controls but
+# for tab and newline; Unicode line/paragraph separators become spaces.
+_INVALID_CHARS = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SEPARATORS = {0x2028: " ", 0x2029: " "}
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_DOCUMENT_TAGS = re.compile(r"</?(?:html|body)\b[^>]*>", re.I)
+_URL_JUNK = re.compile(r"[\x00-\x20\x7f]+")
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
+_PRE = re.compile(r"<pre\b.*?</pre>", re.S | re.I)
+_LIQUID = re.compile(r"\{(?=[{%])|(?<=[}%])\}")
+
+
+class BodyCleaner:
+    """Cleans raw article bodies; build one per feed and reuse it.
+
+    ``drop`` names extra CSS selectors whose elements are removed (a feed's
+    own boilerplate); an invalid selector raises :class:`ValueError` here.
+    """
+
+    def __init__(self, drop: Sequence[str] = ()) -> None:
+        if isinstance(drop, str):
+            drop = (drop,)
+        selectors: list[Elements] = []
+        for selector in drop:
+            try:
+                selectors.append(cast(Elements, CSSSelector(selector, translator="html")))
+            except (SelectorError, etree.XPathError) as exc:
+                raise ValueError(f"invalid drop selector {selector!r}: {exc}") from exc
+        self._drop = tuple(selectors)
+        self._sanitize = _build_sanitizer()
+
+    def clean(self, html: str, base_url: str) -> str:
+        """Raw article body HTML → cleaned HTML: one block, no blank line."""
+        html = _INVALID_CHARS.sub("", _XML_DECL.sub("", html))
+        if "\u2028" in html or "\u2029" in html:  # translate() reads every character
+            html = html.translate(_SEPARATORS)
+        if not html.strip():
+            return ""
+        root = _parse(html)
+        self._prune(root)
+        _absolutize(root, base_url)
+        _unwrap_wrappers(root)
+        _remove_empty(root)
+        _normalize_space(root, in_pre=False)
+        _wrap_loose(root)
+        inner = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
+        return _finish(self._sanitize(inner))
+
+    def _prune(self, root: lxml.html.HtmlElement) -> None:
+        eastmoney.remove_chart_blocks(root)
+        for node in _COMMENTS_AND_PIS(root):
+            drop_tree(node)
+        for el in list(root.iter(*_REMOVED_TAGS)):  # document order, like XPath
+            if el.tag in _UNWRAP_DANGEROUS:
+                # Void (or wrapping) elements: libxml2 may nest what follows
+                # them inside them, so they go and their "content" stays.
+                el.drop_tag()
+            else:
+                drop_tree(el)
+        for selector in self._drop:
+            for el in selector(root):
+                if el is not root:
+                    drop_tree(el)
+        for el in _HIDDEN(root, u=_UPPER, l=_LOWER):
+            drop_tree(el)
+        eastmoney.drop_widgets(root)
+        for span in list(root.iter("span")):  # presentational only, once styles go
+            if OUTLET_CLASS not in (span.get("class") or "").split():
+                span.drop_tag()
+        for el in _CLASSED(root):  # nh3 would leave an empty class="" behind
+            if OUTLET_CLASS in el.get("class", "").split() and el.tag in _ALLOWED_CLASSES:
+                el.set("class", OUTLET_CLASS)
+            else:
+                del el.attrib["class"]
+        for p in _PARAGRAPHS(root):
+            text = p.text_content().strip(EMPTY)
+            if eastmoney.is_promotion(p, text):
+                drop_tree(p)
+
+
+def _parse(html: str) -> lxml.html.HtmlElement:
+    """The fragment's nodes under a new ``<div>`` root.
+
+    Not :func:`lxml.html.fragment_fromstring`: it fails an ``assert`` on
+    bodies that start with ``<html>`` but have no ``<body>``.
+    """
+    html = _DOCUMENT_TAGS.sub("", html)  # libxml2 drops what follows </html>
+    doc = lxml.html.document_fromstring(f"<html><body>{html}</body></html>")
+    root = lxml.html.Element("div")
+    for container in doc:  # what libxml2 moved into <head> goes with it
+        if container.tag == "body":
+            root.text = container.text
+            root.extend(container)
+    return root
+
+
+def _build_sanitizer() -> Callable[[str], str]:
+    return nh3.Cleaner(  # the allowlist is built once
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(_NH3_CONTENT_TAGS),
+        attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()},
+        allowed_classes={tag: set(names) for tag, names in _ALLOWED_CLASSES.items()},
+        url_schemes=set(ALLOWED_URL_SCHEMES),
+        strip_comments=True,
+        link_rel=None,
+    ).clean
+
+
+def _safe_url(value: str, base_url: str) -> str | None:
+    """``value`` made absolute against ``base_url``; None when not allowed."""
+    value = value.strip(_SPACE)
+    if not value:
+        return None
+    try:
+        url = urljoin(base_url, value) if base_url else value
+    except ValueError:
+        return None
+    match = _SCHEME.match(_URL_JUNK.sub("", url).lower())
+    if match is not None and match.group(1) not in ALLOWED_URL_SCHEMES:
+        return None
+    return url
+
+
+def _absolutize(root: lxml.html.HtmlElement, base_url: str) -> None:
+    """Links and images made absolute, unsafe ones removed; attributes in order."""
+    for el in _LINKS(root):
+        if el.tag == "img":
+            src = el.get("src") or ""
+            if not src.strip() or src.strip().lower().startswith("data:"):
+                src = el.get("data-original") or el.get("data-src") or src  # lazy loading
+            url = _safe_url(src, base_url)
+            if url is None:
+                drop_tree(el)
+                continue
+            alt = el.get("alt")
+            el.attrib.clear()
+            el.set("src", url)
+            if alt is not None:
+                el.set("alt", alt)
+        else:
+            url = _safe_url(el.get("href") or "", base_url)
+            if url is None:
+                el.drop_tag()
+                continue
+            el.attrib.clear()
+            el.set("href", url)
+
+
+def _is_block(el: etree._Element) -> bool:
+    return isinstance(el.tag, str) and el.tag in _BLOCK_TAGS
+
+
+def _unwrap_wrappers(root: lxml.html.HtmlElement) -> None:
+    """A ``<div>`` holding only blocks is a wrapper: its content stays, it goes."""
+    for div in reversed(list(root.iter("div"))):
+        if div is root or OUTLET_CLASS in (div.get("class") or "").split():
+            continue
+        if (
+            len(div)
+            and not (div.text or "").strip(_INDENT)
+            and all(_is_block(child) and not (child.tail or "").strip(_INDENT) for child in div)
+        ):
+            div.drop_tag()
+
+
+def _wrap_loose(root: lxml.html.HtmlElement) -> None:
+    """Loose text and inline elements at the top go into paragraphs.
+
+    Jekyll's Markdown leaves HTML blocks alone but parses anything between
+    them (``*x*{: onclick=…}``, ``[a](javascript:…)``); with every top-level
+    node a block there is nothing left for it to parse.
+    """
+    para: etree._Element | None = None
+    out: list[etree._Element] = []
+
+    def loose() -> etree._Element:
+        nonlocal para
+        if para is None:
+            para = lxml.html.Element("p")
+            out.append(para)
+        return para
+
+    def add_text(text: str | None) -> None:
+        if text and text.strip(_INDENT):
+            p = loose()
+            if len(p):
+                p[-1].tail = (p[-1].tail or "") + text
+            else:
+                p.text = (p.text or "") + text
+
+    # Tags the sanitizer unwraps would leave their content loose: unwrap them now.
+    while unwrapped := [
+        el for el in root if isinstance(el.tag, str) and el.tag not in ALLOWED_TAGS
+    ]:
+        for el in unwrapped:
+            el.drop_tag()
+    add_text(root.text)
+    root.text = None
+    for child in list(root):
+        tail, child.tail = child.tail, None
+        root.remove(child)
+        if _is_block(child):
+            para = None
+            out.append(child)
+        else:
+            loose().append(child)
+        add_text(tail)
+    root.extend(out)
+
+
+def _remove_empty(root: lxml.html.HtmlElement) -> None:
+    """Paragraphs (and inline wrappers) left empty by the removals go."""
+    for el in reversed(list(root.iter(*_EMPTY_REMOVABLE))):
+        if el is root:
+            continue
+        if not el.text_content().strip(EMPTY) and not _CONTENT_DESCENDANTS(el):
+            drop_tree(el)
+
+
+def _strip_indent(el: etree._Element) -> None:
+    """Drop whitespace and ``　　`` at the start of a paragraph's text."""
+    while True:
+        if el.text:
+            el.text = el.text.lstrip(_INDENT) or None
+            if el.text:
+                return
+        if not len(el):
+            return
+        first = el[0]
+        if _is_block(first) or first.tag in ("br", "img"):
+            return
+        el = first
+
+
+def _normalize_space(el: etree._Element, in_pre: bool) -> None:
+    """No line breaks and no indentation; nothing between or around blocks."""
+    if not in_pre:  # (a text without "\n" is left as it is, and not set again)
+        if el.text and "\n" in el.text:
+            el.text = _NEWLINE_RUN.sub(" ", el.text)
+        for child in el:
+            if child.tail and "\n" in child.tail:
+                child.tail = _NEWLINE_RUN.sub(" ", child.tail)
+    for child in el:
+        if isinstance(child.tag, str):
+            _normalize_space(child, in_pre or child.tag == "pre")
+    if in_pre or el.tag == "pre":
+        return
+    block = _is_block(el) or el.getparent() is None
+    if block:
+        _trim_breaks(el)
+        _strip_indent(el)
+        if len(el) == 0:
+            if el.text:
+                el.text = el.text.rstrip(_SPACE) or None
+        elif el.text and _is_block(el[0]):
+            el.text = el.text.rstrip(_SPACE) or None
+    children = list(el)
+    for index, child in enumerate(children):
+        if not child.tail:
+            continue
+        following = children[index + 1] if index + 1 < len(children) else None
+        if _is_block(child) or child.tag == "br":
+            child.tail = child.tail.lstrip(_INDENT)
+        if block and (following is None or _is_block(following)):
+            child.tail = child.tail.rstrip(_SPACE)
+        child.tail = child.tail or None
+
+
+def _trim_breaks(el: etree._Element) -> None:
+    """``<br>`` at the very start or end of a block goes."""
+    while len(el) and el[-1].tag == "br" and not (el[-1].tail or "").strip(_INDENT):
+        drop_tree(el[-1])
+    while len(el) and el[0].tag == "br" and not (el.text or "").strip(_INDENT):
+        el.text = None
+        drop_tree(el[0])
+
+
+def _finish(html: str) -> str:
+    """Neutralise Liquid; no line break left (``pre`` keeps its as ``&#10;``)."""
+    if "\n" in html or "\r" in html:
+        html = _PRE.sub(
+            lambda m: m.group(0).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "&#10;"),
+            html,
+        )
+        html = _NEWLINE_RUN.sub(" ", html.replace("\r", "\n"))
+    if "{" in html or "}" in html:
+        html = _LIQUID.sub(lambda m: "&#123;" if m.group(0) == "{" else "&#125;", html)
+    return html.strip(_SPACE)
+
+
+# --- is_safe ------------------------------------------------------------------
+
+_UNSAFE_TAGS: frozenset[str] = _REMOVED_TAGS | {
+    "isindex", "keygen", "portal", "xml", "xss", "import", "bgsound", "layer",
+    "ilayer", "plaintext", "xmp", "listing", "set", "animate", "handler",
+}  # fmt: skip
+_URL_ATTRIBUTES: frozenset[str] = frozenset({
+    "href", "src", "action", "formaction", "background", "poster", "cite",
+    "data", "codebase", "lowsrc", "dynsrc", "xlink:href", "ping", "longdesc",
+    "usemap", "manifest", "icon", "archive", "classid", "profile", "srcset",
+})  # fmt: skip
+_TAG = re.compile(r"<\s*/?\s*([a-zA-Z][^\s/>]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>?", re.S)
+_ATTR = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?", re.S)
+_MARKUP_DECLARATION = re.compile(r"<\s*[!?]")
+_LIQUID_OPEN = re.compile(r"\{[{%]")
+
+
+def _unsafe_url(value: str) -> bool:
+    for candidate in value.split(",") if "," in value else (value,):
+        url = _URL_JUNK.sub("", html_lib.unescape(candidate)).lower()
+        match = _SCHEME.match(url)
+        if match is not None and match.group(1) not in ALLOWED_URL_SCHEMES:
+            return True
+    return False
+
+
+_DIGEST_MARKUP = re.compile(r"([\\`*_\[\]<>|])")
+
+
+def clean_digest(digest: str) -> str:
+    """The rolling-news digest line (SPEC §3.1) from a record's ``digest``.
+
+    Its text after the last ``】`` (the source's ``【headline】`` lead), on one
+    line, with what Markdown or Liquid would turn into markup escaped
+    (backslash before ``\\ ` * _ [ ] < > |``, braces as character
+    references); a plain sentence passes unchanged.
+    """
+    text = " ".join(digest.rsplit("】", 1)[-1].split())
+    text = _DIGEST_MARKUP.sub(r"\\\1", text)
+    return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
+def is_safe(html: str) -> bool:
+    """True when ``html`` holds no markup that could execute in the mirror.
+
+    False on any ``script``/``style``/``iframe``/``object``/``embed``/form/
+    ``svg``/``math``/``meta``/``link``/``base`` tag, any ``on*``, ``style`` or
+    ``srcdoc`` attribute, any URL whose scheme is not http, https or mailto
+    (so no ``javascript:``, ``vbscript:`` or ``data:`` URL, entities and
+    whitespace notwithstanding), any comment, CDATA or processing
+    instruction, and any Liquid opener (``{{``, ``{%``) Jekyll would run.
+    """
+    if _LIQUID_OPEN.search(html) or _MARKUP_DECLARATION.search(html):
+        return False
+    for match in _TAG.finditer(html):
+        if match.group(1).lower() in _UNSAFE_TAGS:
+            return False
+        for attr in _ATTR.finditer(match.group(2)):
+            name = attr.group(1).lower()
+            if name.startswith("on") or name in ("style", "srcdoc"):
+                return False
+            if name in _URL_ATTRIBUTES:
+                value = attr.group(2) or attr.group(3) or attr.group(4) or ""
+                if _unsafe_url(value):
+                    return False
+    return True

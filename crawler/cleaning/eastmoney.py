@@ -1,0 +1,105 @@
+"""The source's own markup rules (eastmoney's article pages), apart from the
+generic sanitizer in :mod:`crawler.cleaning.cleaner`, which applies them at
+fixed points of its pre-pass:
+
+- the K-line chart block between ``<!-- EM_StockImg_Start -->`` and
+  ``<!-- EM_StockImg_End -->`` goes whole (:func:`remove_chart_blocks`);
+- live quote placeholders and the chart link go with their content, the ad
+  images (with their link) and the app's top links go, and the quote widgets
+  keep only their text (:func:`drop_widgets`);
+- the outlet credit line keeps its class, :data:`OUTLET_CLASS` (``em_media``);
+- paragraphs that only advertise the source's app or a brokerage account go
+  (:func:`is_promotion`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import cast
+
+import lxml.html
+from lxml import etree
+
+from crawler.cleaning.tree import EMPTY, drop_tree, elements, has_class
+
+logger = logging.getLogger(__name__)
+
+#: The class of the outlet credit line: the one class a cleaned body keeps.
+OUTLET_CLASS = "em_media"
+
+# Quote widgets: keep their text, lose the markup (span or link alike).
+_WIDGETS = elements(
+    "//*[starts-with(@id, 'stock_') or starts-with(@id, 'bk_')"
+    " or starts-with(@id, 'Info.') or "
+    + has_class("keytip", "infokey", "em_stock_key_common")
+    + "]"
+)
+# Live quote placeholders and the K-line chart link: gone with their content.
+_QUOTES = elements(
+    "//*[starts-with(@id, 'quote_') or starts-with(@id, 'bkquote_') or "
+    + has_class("EmImageRemark")
+    + "]"
+)
+_AD_IMAGES = elements("//img[" + has_class("em_handle_adv_close") + "]")
+_PROMO_LINKS = elements("//a[" + has_class("toplink") + "]")
+
+# Paragraphs that only advertise the source's app or a brokerage account: short,
+# naming the source with an account or its app, and a call to action (a
+# trailing ">>" or the whole paragraph a link), so news about the source stays.
+_PROMO_TEXT = re.compile(r"东方财富.{0,30}(?:开户|APP|App|app|客户端)|(?:开户|下载).{0,10}东方财富")
+_PROMO_CALL = (">", "》", "→", "…")
+_PROMO_MAX_CHARS = 80
+_LINK_TEXT = cast(Callable[[etree._Element], str], etree.XPath("string(.//a)"))
+
+_CHART_START = "EM_StockImg_Start"
+_CHART_END = "EM_StockImg_End"
+
+
+def remove_chart_blocks(root: lxml.html.HtmlElement) -> None:
+    """``<!-- EM_StockImg_Start -->…<!-- EM_StockImg_End -->`` goes whole."""
+    for start in list(root.iter(etree.Comment)):
+        if (start.text or "").strip() != _CHART_START or start.getparent() is None:
+            continue
+        block = []
+        end = None
+        for sibling in start.itersiblings():
+            if sibling.tag is etree.Comment and (sibling.text or "").strip() == _CHART_END:
+                end = sibling
+                break
+            block.append(sibling)
+        if end is None:
+            continue  # no matching end among its siblings: only the comments go
+        start.tail = None
+        for node in block:
+            node.tail = None
+            drop_tree(node)
+        drop_tree(start)
+
+
+def drop_widgets(root: lxml.html.HtmlElement) -> None:
+    """Quote placeholders, ad images and app links go; quote widgets become text."""
+    for el in _QUOTES(root):
+        drop_tree(el)
+    for img in _AD_IMAGES(root):
+        link = next(img.iterancestors("a"), None)
+        drop_tree(img if link is None else link)
+    for link in _PROMO_LINKS(root):
+        drop_tree(link)
+    for el in _WIDGETS(root):
+        if el is not root:
+            el.drop_tag()
+
+
+def is_promotion(p: etree._Element, text: str) -> bool:
+    """The paragraph ``p`` (its text stripped: ``text``) only advertises the
+    source's app or a brokerage account."""
+    if (
+        len(text) <= _PROMO_MAX_CHARS
+        and _PROMO_TEXT.search(text)
+        and (text.endswith(_PROMO_CALL) or _LINK_TEXT(p).strip(EMPTY) == text)
+    ):
+        logger.debug("dropping promotion paragraph %r", text)
+        return True
+    return False
