@@ -105,6 +105,19 @@ class FleetCoordinator(BaseSpiderMiddleware):
             return request.replace(dont_filter=False)
         return request
 
+    # -- a callback that met a lost Redis -----------------------------------
+    def process_spider_exception(
+        self, response: Response, exception: Exception
+    ) -> list[Any] | None:
+        """Redis lost while a callback claimed an article: said once already
+        (the worker's one line), the spider is closing; no traceback per page."""
+        if not isinstance(exception, FleetUnavailable):
+            return None
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"mirror/errors/{REDIS_UNAVAILABLE}")
+        logger.debug("Dropped the rest of <%s>: %s", response.url, exception)
+        return []
+
     # -- signals ------------------------------------------------------------
     def spider_opened(self, spider: Spider) -> None:
         self.worker.on_failure.append(self.lost)

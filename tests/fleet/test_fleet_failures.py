@@ -95,3 +95,23 @@ def test_redis_down_at_start_is_one_line_a_failed_feed_and_a_recorded_run(
     status = mirror.scrapy("status")
     assert status.returncode == 1
     assert "closed: redis_unavailable" in status.stdout and "FAILING" in status.stdout
+
+
+def test_a_callback_that_meets_a_lost_redis_ends_without_a_traceback():
+    """Redis lost while a listing page is read (its claims): the page ends
+    there, counted, instead of Scrapy's "Spider error" with a traceback."""
+    from scrapy import Spider
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.fleet.connection import FleetUnavailable
+    from crawler.fleet.coordinator import FleetCoordinator
+
+    spider = type("feed", (Spider,), {"name": "feed"})
+    crawler = get_crawler(spider, {"REDIS_URL": "redis://127.0.0.1:9/0"})
+    coordinator = FleetCoordinator(crawler, worker=None)  # type: ignore[arg-type]
+    page = HtmlResponse("http://127.0.0.1/list.html", body=b"<html></html>")
+    lost = FleetUnavailable("Redis at redis://127.0.0.1:9/0 is unreachable")
+    assert coordinator.process_spider_exception(page, lost) == []
+    assert crawler.stats.get_value("mirror/errors/redis_unavailable") == 1
+    assert coordinator.process_spider_exception(page, ValueError("other")) is None
