@@ -18,6 +18,7 @@ from crawler.extensions.summary import FeedResult, RunProgress, feed_summary
 from crawler.mirror.lock import EX_LOCKED, MirrorLocked, run_lock
 from crawler.mirror.runlog import record_run
 from crawler.mirror.storage import settings_storage_problem
+from crawler.ops import logs
 from crawler.ops.logs import start_log_file
 from crawler.text import plural
 
@@ -93,8 +94,20 @@ def require_fleet_packages(settings: BaseSettings) -> None:
         sys.exit(2)
 
 
+def prepare_crawl(settings: BaseSettings, verbose: bool) -> None:
+    """What a crawling command does with its options, before Scrapy logs
+    anything: the fleet's packages checked, quiet or verbose decided."""
+    require_fleet_packages(settings)
+    logs.prepare(settings, verbose)
+
+
 __all__ = [
-    "ScrapyCommand", "add_feeds_option", "crawl_feeds", "feed_names", "print_results",
+    "ScrapyCommand",
+    "add_feeds_option",
+    "crawl_feeds",
+    "feed_names",
+    "prepare_crawl",
+    "print_results",
     "require_fleet_packages",
 ]  # fmt: skip
 

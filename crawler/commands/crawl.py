@@ -12,10 +12,9 @@ import argparse
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
-from crawler.commands import feed_results, recorded_run, require_fleet_packages
+from crawler.commands import feed_results, prepare_crawl, recorded_run
 from crawler.compat import CrawlCommand
 from crawler.extensions.summary import FeedResult, RunProgress
-from crawler.ops import logs
 from crawler.ops.logs import add_verbose_option
 
 
@@ -36,8 +35,7 @@ class Command(CrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
-        require_fleet_packages(self.settings)
-        logs.prepare(self.settings, opts.verbose)
+        prepare_crawl(self.settings, opts.verbose)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) == 1:  # an unknown feed: one line naming the catalog's, exit 2

@@ -8,14 +8,13 @@ from crawler.commands import (
     add_feeds_option,
     crawl_feeds,
     feed_names,
+    prepare_crawl,
     print_results,
     recorded_run,
-    require_fleet_packages,
 )
 from crawler.extensions.summary import FeedResult
 from crawler.mirror.lock import EX_LOCKED
 from crawler.mirror.rotation import Rotation
-from crawler.ops import logs
 from crawler.ops.logs import add_verbose_option
 
 logger = logging.getLogger(__name__)
@@ -46,8 +45,7 @@ class Command(ScrapyCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
-        require_fleet_packages(self.settings)
-        logs.prepare(self.settings, opts.verbose)
+        prepare_crawl(self.settings, opts.verbose)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.crawler_process and self.settings is not None
