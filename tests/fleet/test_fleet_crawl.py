@@ -21,6 +21,8 @@ from tests.conftest import FAST, Mirror, ReplicaServer, replica_feeds
 from tests.fleet.conftest import GRACE, RedisServer, finish, fleet_args, start_worker
 from tests.utils.cmdline import run_scrapy, scrapy_env
 
+pytestmark = pytest.mark.slow
+
 ARTICLE_KINDS = {"share", "api", "content"}
 # Every kind of feed (HTML, GBK, content API, list APIs), none sharing
 # articles with another: which feed finds a shared article first is a race.

@@ -22,6 +22,9 @@ BLOCK_FLEET_PACKAGES = """\
 import sys
 
 
+pytestmark = pytest.mark.slow
+
+
 class _Blocked:
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in ("redis", "scrapy_redis"):
@@ -61,7 +64,6 @@ def test_redis_url_without_the_fleet_packages_prints_the_install_hint_only(
     assert not Path(mirror.dir, ".mirror", "runs.jsonl").exists()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("command", [["crawl", "kunmingribao"], ["crawlall"]])
 def test_redis_down_at_start_is_one_line_a_failed_feed_and_a_recorded_run(
     command, replica, mirror_factory

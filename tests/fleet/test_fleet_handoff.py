@@ -6,10 +6,14 @@ import re
 import signal
 import time
 
+import pytest
+
 from crawler.mirror.archive import parse
 from tests.conftest import DATA, Mirror, replica_feeds
 from tests.fleet.conftest import finish, fleet_args, start_worker
 from tests.utils.cmdline import run_scrapy
+
+pytestmark = pytest.mark.slow
 
 SEED = DATA / "seed" / "2022-02-20-NW202202202282281459.md"
 
