@@ -15,13 +15,21 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from crawler.fleet.connection import Keys
 from crawler.mirror.runlog import RunLog
 from replica.site import kind_of
 from tests.conftest import FAST, Mirror, ReplicaServer, replica_feeds
-from tests.fleet.conftest import GRACE, RedisServer, finish, fleet_args, start_worker
+from tests.fleet.conftest import (
+    RedisServer,
+    finish,
+    fleet_args,
+    start_worker,
+    wait_until_expired,
+)
 from tests.utils.cmdline import run_scrapy, scrapy_env
 
 pytestmark = pytest.mark.slow
+KEYS = Keys("news-mirror")  # FLEET_KEY_PREFIX
 
 ARTICLE_KINDS = {"share", "api", "content"}
 # Every kind of feed (HTML, GBK, content API, list APIs), none sharing
@@ -95,7 +103,7 @@ def test_three_workers_do_one_crawl_once(slow_replica, redis_url, tmp_path, refe
 
     # The next run reads every feed's first listing page again, once, and
     # fetches no article but those that failed with a 500 (tried each run).
-    time.sleep(GRACE + 0.5)  # a new run, not the end of this one
+    wait_until_expired(redis_url, KEYS.feed("*", "ended"))  # a new run, not the end of this one
     slow_replica.reset()
     again = [start_worker(mirror, redis_url, "crawlall") for _ in range(2)]
     assert [finish(w) for w in again] == [0, 0]
@@ -133,7 +141,7 @@ def test_a_killed_worker_loses_nothing(slow_replica, redis_url, tmp_path, refere
 
     # And the next run finds nothing left to do (but the hidden temporary file
     # the killed worker may have left mid-write, which it removes).
-    time.sleep(GRACE + 0.5)
+    wait_until_expired(redis_url, KEYS.feed("*", "ended"))
     again = start_worker(mirror, redis_url, "crawlall")
     assert finish(again) == 0
     assert "joined run" in again.output
@@ -160,7 +168,7 @@ def test_a_fleet_killed_whole_is_finished_by_the_next_run(slow_replica, redis_ur
         w.proc.send_signal(signal.SIGKILL)
     assert [finish(w) for w in workers] == [-signal.SIGKILL] * 2
     assert len(mirror.posts()) < len(posts)
-    time.sleep(3.5)  # FLEET_WORKER_TIMEOUT: they are dead
+    wait_until_expired(redis_url, KEYS.alive("*"))  # FLEET_WORKER_TIMEOUT: they are dead
 
     again = start_worker(mirror, redis_url, "crawlall")
     assert finish(again) == 0, again.output[-3000:]
