@@ -158,6 +158,7 @@ def replica_50ms() -> Iterator[ReplicaServer]:
     server.stop()
 
 
+@pytest.mark.slow
 def test_seven_feeds_in_one_process_keep_the_per_host_limit(replica_50ms, tmp_path):
     mirror = Mirror(tmp_path, replica_feeds(replica_50ms))
     replica_50ms.reset()

@@ -35,9 +35,13 @@ from tests.conftest import Mirror, replica_feeds
 
 JEKYLL = shutil.which("jekyll")
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    JEKYLL is None, reason="Debian's jekyll is not installed (.ci/run installs it)"
-)
+# Real Jekyll builds and a headless browser: the slow tier.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        JEKYLL is None, reason="Debian's jekyll is not installed (.ci/run installs it)"
+    ),
+]
 TZ = ZoneInfo("Asia/Shanghai")
 ATOM = "{http://www.w3.org/2005/Atom}"
 HOSTILE_TITLE = '{{ site.title }} {% raw %} <script>alert("x")</script> & </title> 引号“”'

@@ -26,6 +26,9 @@ from tests.conftest import Mirror, replica_feeds
 from tests.faults import check_mirror
 from tests.utils.cmdline import run_scrapy, scrapy_env
 
+# A fault suite (real tmpfs, a kernel limit, damaged state), like the kill suite: slow.
+pytestmark = pytest.mark.slow
+
 FEEDS = ("kunmingribao", "dalidaily", "yunnanwang")
 
 
