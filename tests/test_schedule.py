@@ -35,8 +35,8 @@ DEBUG = ("-s", "LOG_LEVEL=DEBUG")
 MIRRORED = r"Mirrored \S+ of feed \S+ to "
 
 
-def start(mirror: Mirror, *args: str) -> Watched:
-    return Watched(popen_scrapy(*args, *settings(mirror), cwd=mirror.root))
+def start(mirror: Mirror, *args: str, extra: tuple[str, ...] = ()) -> Watched:
+    return Watched(popen_scrapy(*args, *settings(mirror, *extra), cwd=mirror.root))
 
 
 def broken_feed(replica: ReplicaServer, name: str) -> dict:
@@ -171,7 +171,7 @@ def test_a_running_scheduler_keeps_every_other_run_out(own_replica, mirror_facto
 @pytest.mark.slow
 def test_a_stale_lock_of_a_killed_crawl_is_taken_over(slow_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(slow_replica, "kunmingribao"))
-    killed = start(mirror, "crawlall", *DEBUG)
+    killed = start(mirror, "crawlall", extra=DEBUG)
     killed.wait_for(MIRRORED, count=3)
     killed.proc.send_signal(signal.SIGKILL)
     killed.finish(30)
@@ -224,7 +224,7 @@ def test_schedule_mirrors_what_appears_between_runs_once(own_replica, mirror_fac
 @pytest.mark.slow
 def test_sigterm_mid_run_tears_nothing_and_the_next_run_completes(slow_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(slow_replica, "kunmingribao", "chunchengwanbao"))
-    scheduler = start(mirror, "schedule", "--every", "1h", *DEBUG)
+    scheduler = start(mirror, "schedule", "--every", "1h", extra=DEBUG)
     scheduler.wait_for(MIRRORED, count=10)
     scheduler.proc.send_signal(signal.SIGTERM)
     assert scheduler.finish(60) == 0, scheduler.output[-3000:]
@@ -299,7 +299,7 @@ def test_schedule_rejects_bad_arguments(mirror_factory, replica):
 @pytest.mark.slow
 def test_a_forced_stop_is_recorded_as_shutdown(slow_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(slow_replica, "kunmingribao"))
-    crawl = start(mirror, "crawl", "kunmingribao", *DEBUG)
+    crawl = start(mirror, "crawl", "kunmingribao", extra=DEBUG)
     crawl.wait_for(MIRRORED, count=3)
     crawl.proc.send_signal(signal.SIGINT)
     crawl.wait_for(r"Received SIGINT, shutting down gracefully")

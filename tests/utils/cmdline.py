@@ -1,10 +1,11 @@
 """Run the project's commands as real processes, the way a user does.
 
 :func:`run_scrapy` runs ``scrapy ARGS`` to its end in a process of its own,
-with the environment, working directory and ``sys.argv`` that ``python -m
-scrapy ARGS`` has, and returns its exit status and output. Most of a short
-command's time is the import of Scrapy, Twisted and the crawler, so by default
-the process is forked from a server that imported them once
+with the environment, working directory, umask and ``sys.argv`` that
+``python -m scrapy ARGS`` started by the test has, and returns its exit status
+and output. Most of a short command's time is the import of Scrapy, Twisted and
+the crawler, so by default the process is forked from a server that imported
+them once
 (:mod:`multiprocessing`'s forkserver): nothing else is shared, and the command
 runs from :func:`scrapy.cmdline.execute` on as it does from a shell. The
 server imports no reactor, no settings module (``crawler.settings`` reads the
@@ -78,8 +79,10 @@ def run_scrapy(*args: str, cwd: Path, timeout: float = 180) -> Result:
     with tempfile.TemporaryDirectory(prefix="scrapy-run-") as tmp:
         out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
         out.touch(), err.touch()
+        umask = os.umask(0o022)  # what a child process inherits, as a subprocess would
+        os.umask(umask)
         process = _forkserver().Process(
-            target=_execute, args=(list(args), str(cwd), scrapy_env(), str(out), str(err))
+            target=_execute, args=(list(args), str(cwd), scrapy_env(), umask, str(out), str(err))
         )
         process.start()
         process.join(timeout)
@@ -129,9 +132,13 @@ def _forkserver() -> ForkServerContext:
     return context
 
 
-def _execute(args: list[str], cwd: str, env: dict[str, str], out: str, err: str) -> None:
-    """``python -m scrapy ARGS`` from here on (in a process of the forkserver)."""
+def _execute(
+    args: list[str], cwd: str, env: dict[str, str], umask: int, out: str, err: str
+) -> None:
+    """``python -m scrapy ARGS`` from here on (in a process of the forkserver), with
+    what a process started by the caller would inherit: directory, environment, umask."""
     os.chdir(cwd)
+    os.umask(umask)
     os.environ.clear()
     os.environ.update(env)
     for fd, path in ((1, out), (2, err)):
