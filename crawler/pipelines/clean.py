@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
 from crawler.cleaning.cleaner import BodyCleaner, clean_digest
-from crawler.items import Article
+from crawler.items import Article, ArticleDropped
 
 if TYPE_CHECKING:
     from crawler.spiders.feed import FeedSpider
@@ -50,6 +49,4 @@ class CleanPipeline:
         return item
 
     def drop(self, reason: str, detail: str = "") -> None:
-        self.crawler.stats.inc_value("mirror/dropped")
-        self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
-        raise DropItem(f"{reason}: {detail}" if detail else reason, log_level="WARNING")
+        raise ArticleDropped(reason, detail)  # counted by the spider, with the claim settled

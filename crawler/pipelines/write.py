@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.items import Article
+from crawler.items import Article, ArticleDropped, Outcome
 from crawler.mirror.archive import (
     CATEGORY_DIR,
     POSTS_DIR,
@@ -19,7 +18,7 @@ from crawler.mirror.archive import (
     render,
     write_atomic,
 )
-from crawler.mirror.dedup import close_store, open_store
+from crawler.mirror.dedup import dedup_store
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +38,6 @@ def post_of(item: Article) -> Post:
     )
 
 
-class StorageError(DropItem):
-    """The mirror folder cannot take a post (full, read-only, gone).
-
-    The article is dropped from this run only: the spider gives its claim
-    back, so the next run fetches it again. The error itself is logged once
-    per post by the pipeline, naming the path, without a traceback.
-    """
-
-
 class WritePipeline:
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
@@ -55,16 +45,13 @@ class WritePipeline:
         self.root = Path(settings.get("MIRROR_DIR"))
         self.base_url = settings.get("MIRROR_BASE_URL")
         self.durable = settings.getbool("MIRROR_FSYNC")
-        self.store = open_store(settings)
+        self.store = dedup_store(crawler)
         self.categories: set[str] = set()
         self.stopping = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WritePipeline:
         return cls(crawler)
-
-    def close_spider(self) -> None:
-        close_store(self.store)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
@@ -91,8 +78,13 @@ class WritePipeline:
             if not self.stopping:
                 self.stopping = True
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
-            raise StorageError(
-                f"cannot write {e.filename or path}: {e.strerror or e}", log_level="DEBUG"
+            # Dropped from this run only: the claim is given back, the next run
+            # fetches it again. Logged once above, naming the path, no traceback.
+            raise ArticleDropped(
+                "storage_error",
+                f"cannot write {e.filename or path}: {e.strerror or e}",
+                Outcome.RETRY,
+                log_level="DEBUG",
             ) from e
         if written is None:
             self.crawler.stats.inc_value("mirror/known")
