@@ -271,6 +271,17 @@ def category_page(outlet: str, category: str, rolling: bool = False) -> str:
     )
 
 
+def add_category_page(root: Path, category: str, text: str) -> bool:
+    """Write the category page ``text`` into the mirror at ``root`` unless it
+    is there (the user may have edited it); whether it was written. The one
+    writer of category pages: the write pipeline and ``scrapy writer`` call it."""
+    page = root / CATEGORY_DIR / f"{category}.html"
+    if page.exists():
+        return False
+    write_atomic(page, text)
+    return True
+
+
 def writer_id() -> str:
     """``host-pid`` of this process, in its temporary files' names (see :func:`is_stale_temp`)."""
     return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"

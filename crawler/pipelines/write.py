@@ -1,4 +1,10 @@
-"""Writes each article as a post file of the archive (SPEC §3.1) and its category page."""
+"""Writes each article as a post file of the archive (SPEC §3.1) and its category page.
+
+Category pages (``category/<slug>.html``) are written here only (and by
+``scrapy writer`` for a fleet's handed-over posts), through
+:func:`crawler.mirror.archive.add_category_page`; the site extension adds the
+category's Atom feed page (``feed/<slug>.xml``), a file of the Jekyll site.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import Article, ArticleDropped, Outcome
 from crawler.mirror.archive import (
-    CATEGORY_DIR,
     POSTS_DIR,
     Post,
+    add_category_page,
     category_page,
     render,
     write_atomic,
@@ -97,7 +103,6 @@ class WritePipeline:
     def write_category(self, post: Post) -> None:
         if post.category in self.categories:
             return
-        page = self.root / CATEGORY_DIR / f"{post.category}.html"
-        if not page.exists():
-            write_atomic(page, category_page(post.outlet, post.category, post.digest is not None))
+        page = category_page(post.outlet, post.category, post.digest is not None)
+        add_category_page(self.root, post.category, page)
         self.categories.add(post.category)
