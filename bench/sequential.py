@@ -26,6 +26,7 @@ import requests
 from parsel import Selector
 
 from crawler.cleaning.cleaner import BodyCleaner
+from crawler.cleaning.rules import load_rules
 from crawler.mirror.archive import (
     OLD_POSTS_DIR,
     POSTS_DIR,
@@ -74,7 +75,7 @@ def article(session: requests.Session, feed: Feed, url: str) -> dict[str, str | 
 def crawl(feed: Feed, root: Path, base_url: str) -> dict[str, object]:
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
-    cleaner = BodyCleaner(feed.drop)
+    cleaner = BodyCleaner(feed.drop, load_rules(feed.cleaning))
     known = mirrored(root)
     written = pages = requests_made = 0
     first_request = time.time()
