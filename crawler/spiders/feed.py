@@ -41,7 +41,6 @@ LISTING_PRIORITY = 10  # the next listing page before the articles already found
 
 class FeedSpider(scrapy.Spider):
     feed: Feed
-    store: DedupStore
     listing: HtmlListing | JsonListing
     resume: bool
     prefetch: int
@@ -50,14 +49,12 @@ class FeedSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
+        # Scrapy makes the spider before the add-ons have set the crawler's
+        # settings: what they may switch (the store, prefetch) is read in start().
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.store = cls.dedup_store(crawler)
-        spider.store.use_catalog_entry(spider.name, spider.feed.fingerprint)
         spider.listing = listing_for(spider.feed)
         spider.resume = False
-        # Listing pages fetched ahead on a backfill (crawler.source.listingwalk); the
-        # fleet add-on sets 0: its workers share the requests of one walk.
-        spider.prefetch = crawler.settings.getint("MIRROR_LISTING_PREFETCH")
+        spider.prefetch = 0
         spider.walks = {}  # by first URL, when fetching ahead
         spider.left_out = set()  # fetched this run and found of another outlet
         crawler.signals.connect(spider.item_dropped, signal=signals.item_dropped)
@@ -65,10 +62,11 @@ class FeedSpider(scrapy.Spider):
         crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
         return spider
 
-    @classmethod
-    def dedup_store(cls, crawler: Crawler) -> DedupStore:
-        """Where this spider claims articles and remembers outcomes."""
-        return dedup_store(crawler)
+    @property
+    def store(self) -> DedupStore:
+        """Where this spider claims articles and remembers outcomes: the
+        crawler's one store (``MIRROR_DEDUP_STORE``), the writer's too."""
+        return dedup_store(self.crawler)
 
     @classmethod
     def allowed_hosts(cls, feed: Feed) -> list[str]:
@@ -76,6 +74,10 @@ class FeedSpider(scrapy.Spider):
 
     # -- listings -----------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
+        self.store.use_catalog_entry(self.name, self.feed.fingerprint)
+        # Listing pages fetched ahead on a backfill (crawler.source.listingwalk); the
+        # fleet add-on sets 0: its workers share the requests of one walk.
+        self.prefetch = self.crawler.settings.getint("MIRROR_LISTING_PREFETCH")
         self.resume = self.store.begin_walk(self.name)
         if self.resume:
             logger.info(
