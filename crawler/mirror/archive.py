@@ -26,6 +26,9 @@ body, and its back-link goes to ``{base}/{category}/``::
     <{share URL}>
 
     [返回{outlet}新闻]({base}/{category}/)｜[返回首页]({base}/)
+
+Its length: rendering and parsing a post stay side by side on purpose, so
+that each is the other's inverse (``verify`` and the readers depend on it).
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ The post files are the truth. The store adds to them an append-only index
 other's posts without listing the folders again, and remembers articles
 dropped as bad so that they are not fetched again on every run. A missing or
 damaged index is rebuilt from the post file names (never by parsing posts).
+
+Its length: the interface, :func:`dedup_store` and the file store stay one
+module because the file store *is* the index's format (load, repair, catch
+up, append under one lock); split, its invariants would span two files.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 :func:`load_catalog` reads and checks the whole file at once, so that a
 mistake stops a command at start with a :class:`CatalogError` naming the feed
 and the key, before anything is fetched.
+
+Its length: :class:`Feed` and the one-pass checker of every catalog key
+(``_FeedChecker``) change together, key by key.
 """
 
 from __future__ import annotations

@@ -3,6 +3,12 @@
 One class serves every feed; :mod:`crawler.spiderloader` makes a subclass per
 catalog entry, named after it, with the checked :class:`~crawler.source.catalog.Feed`
 as its ``feed`` attribute.
+
+Its length: the listing walk (with listings fetched ahead) and the claims it
+opens are one Scrapy spider; the extraction lives in
+:mod:`crawler.source.article` and the listing parsing in
+:mod:`crawler.source.listings`, and every claim is settled in
+:meth:`FeedSpider.settle`.
 """
 
 from __future__ import annotations
