@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
 import crawler
+from crawler.addons.fleet import force
 from crawler.extensions.collector import CollectorTuning
 from crawler.extensions.site import SiteFiles
 from crawler.middlewares.politeness import HostGates
@@ -41,6 +43,13 @@ class RecordingStore(FileDedupStore):
     def close(self) -> None:
         self.note("closed")
         super().close()
+
+
+class StoreAddon:
+    """Switches the dedup store as the fleet add-on does (after the spider is made)."""
+
+    def update_settings(self, settings: Settings) -> None:
+        force(settings, "MIRROR_DEDUP_STORE", f"{__name__}.RecordingStore")
 
 
 def project_crawler(tmp_path: Path, **overrides: Any) -> Crawler:
@@ -156,6 +165,16 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if name not in state:
             visit(name, [name])
     return found
+
+
+def test_an_add_on_switches_the_store_the_spider_and_writer_use(replica, mirror_factory):
+    mirror = mirror_factory(replica_feeds(replica, "kunmingribao"))
+    addons = json.dumps({f"{__name__}.StoreAddon": 0})
+    result = mirror.scrapy("crawl", "kunmingribao", "-s", f"ADDONS={addons}")
+    assert result.returncode == 0, result.output
+    log = (mirror.dir.parent / "store.log").read_text("utf-8").splitlines()
+    assert log.count("opened") == 1 and log[-1] == "closed"
+    assert any(line.startswith("claim ") for line in log)  # the spider's claims: the same store
 
 
 def test_no_module_of_the_crawler_imports_in_a_cycle():
