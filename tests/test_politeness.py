@@ -27,6 +27,7 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from crawler.middlewares.politeness import PolitenessMiddleware
+from crawler.process import MirrorProcess
 from tests.conftest import Mirror, ReplicaServer, replica_feeds
 
 # No download handler: the engines are built, nothing is ever downloaded.
@@ -38,9 +39,11 @@ def with_crawlers(
     test: Callable[[list[Crawler]], Awaitable[None]], count: int = 2, **settings: Any
 ) -> None:
     """Run ``test`` with ``count`` crawlers of one process, each with a real engine
-    (not started), in a running asyncio loop: as a ``crawlall`` has them."""
+    (not started), in a running asyncio loop: as a ``crawlall`` has them, sharing
+    one process object (``MIRROR_PROCESS``)."""
 
     async def run() -> None:
+        process = MirrorProcess()
         crawlers = []
         for n in range(count):
             crawler = get_crawler(
@@ -49,6 +52,7 @@ def with_crawlers(
                     "DOWNLOAD_HANDLERS": NO_HANDLERS,
                     "AUTOTHROTTLE_ENABLED": False,
                     "POLITENESS_ENABLED": True,  # the project's default (crawler/settings.py)
+                    "MIRROR_PROCESS": process,
                     **settings,
                 },
             )
@@ -61,6 +65,7 @@ def with_crawlers(
             for crawler in crawlers:
                 assert crawler.engine is not None
                 crawler.engine.downloader.close()
+            process.close()
 
     asyncio.run(run())
 
