@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.fleet.connection import Keys
+from crawler.mirror.paths import INDEX_FILE, STATE_DIR
 from crawler.mirror.runlog import RunLog
 from replica.site import kind_of
 from tests.conftest import FAST, Mirror, ReplicaServer, replica_feeds
@@ -56,7 +57,7 @@ def new_posts(output: str) -> int:
 def index_commits(mirror: Mirror) -> dict[str, int]:
     """How many times each infoCode was recorded as written in the folder's index."""
     counts: dict[str, int] = {}
-    for line in (mirror.dir / ".mirror" / "index").read_text("utf-8").splitlines():
+    for line in (mirror.dir / STATE_DIR / INDEX_FILE).read_text("utf-8").splitlines():
         code, kind = line.split("\t")[:2]
         if kind == "m":
             counts[code] = counts.get(code, 0) + 1
