@@ -1,0 +1,104 @@
+"""The site's search index: Pagefind, with Chinese indexed character by character.
+
+Pagefind's extended binary segments Chinese into words when it indexes, and
+the browser segments the reader's query again (``Intl.Segmenter``); the two
+disagree often enough that a name or a term the text plainly contains is not
+found (``bench/search_recall.py``: about one query in twenty of 2-4
+characters). So the index is built from copies of the post pages in which
+each Han character is a word of its own (``昆明日报`` → ``昆 明 日 报``,
+``A股`` → ``A 股``, ``21世纪`` → ``21 世 纪``), and the search page turns the
+query the same way and asks for it as an exact phrase (the characters next
+to each other, in order): a substring search, which is what a reader of
+Chinese expects. The page removes the spaces again from what it shows.
+
+Only pages with ``data-pagefind-body`` (the posts) are indexed; the copies are
+made in a temporary folder beside the site and removed; the index goes to
+``{site}/pagefind/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["SEARCH_DIR", "SearchError", "build_search_index", "spaced"]
+
+SEARCH_DIR = "pagefind"
+BODY_MARK = "data-pagefind-body"
+# Han ideographs (CJK Unified Ideographs, Extension A, Compatibility).
+_HAN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+_TAG = re.compile(r"(<[^>]*>)")
+_ARTICLE = re.compile(r"<article\b[^>]*\bdata-pagefind-body\b.*?</article>", re.S)
+
+
+class SearchError(Exception):
+    """The index could not be built; the message says why."""
+
+
+def spaced(text: str) -> str:
+    """``text`` with a space on each side of every Han character."""
+    return _HAN.sub(r" \1 ", text)
+
+
+def spaced_html(html: str) -> str:
+    """The post page ``html`` with the text (not the markup) of its indexed
+    ``<article>`` spaced; the rest of the page as it was."""
+
+    def article(match: re.Match[str]) -> str:
+        parts = _TAG.split(match[0])
+        return "".join(part if i % 2 else spaced(part) for i, part in enumerate(parts))
+
+    return _ARTICLE.sub(article, html, count=1)
+
+
+def indexed_copies(site: Path, into: Path) -> int:
+    """Spaced copies of the post pages of ``site`` under ``into``; how many."""
+    copied = 0
+    for path in site.rglob("*.html"):
+        relative = path.relative_to(site)
+        if relative.parts[0] == SEARCH_DIR:
+            continue
+        html = path.read_text("utf-8", errors="replace")
+        if BODY_MARK not in html:
+            continue
+        target = into / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(spaced_html(html), "utf-8")
+        copied += 1
+    return copied
+
+
+def build_search_index(site: Path) -> int:
+    """Index the post pages of the built site ``site`` into ``site/pagefind``;
+    how many pages were indexed."""
+    try:
+        from pagefind.index import IndexConfig, PagefindIndex
+    except ImportError:
+        raise SearchError(
+            "Pagefind is not installed: the search index needs "
+            "`pip install 'pagefind[extended]>=1.5,<2'` (a dependency of this package)"
+        ) from None
+
+    target = site / SEARCH_DIR
+
+    async def index(copies: Path) -> int:
+        config = IndexConfig(force_language="zh", output_path=str(target))
+        async with PagefindIndex(config=config) as pagefind:
+            found = await pagefind.add_directory(str(copies))
+            return int(found["page_count"])
+
+    with tempfile.TemporaryDirectory(prefix=".search-", dir=site.parent) as work:
+        copies = Path(work)
+        try:
+            indexed_copies(site, copies)
+        except OSError as e:
+            raise SearchError(f"cannot prepare the pages of {site} for indexing: {e}") from None
+        if target.exists():
+            shutil.rmtree(target)
+        try:
+            return asyncio.run(index(copies))
+        except (OSError, AssertionError, RuntimeError) as e:
+            raise SearchError(f"Pagefind failed on {site}: {e}") from None
