@@ -58,6 +58,12 @@ MIRROR_GC_THRESHOLD = 10000
 MIRROR_SITE_ENABLED = True
 MIRROR_SITE_TITLE = "新闻镜像"
 MIRROR_SITE_DESCRIPTION = ""
+# Publishing (crawler/mirror/publish.py): each run that changed the mirror ends
+# with one git commit in MIRROR_DIR (a repository of its own, created when
+# absent), its summary line as the message; MIRROR_GIT_PUSH = "REMOTE BRANCH"
+# (a remote's name or URL) pushes it. A failed push is tried again next run.
+MIRROR_GIT = False
+MIRROR_GIT_PUSH = ""
 
 # --- Scheduling -------------------------------------------------------------
 # One crawl, crawlall, rotate or schedule at a time on a MIRROR_DIR
