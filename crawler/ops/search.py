@@ -13,20 +13,29 @@ Chinese expects. The page removes the spaces again from what it shows.
 
 Only pages with ``data-pagefind-body`` (the posts) are indexed; the copies are
 made in a temporary folder beside the site and removed; the index goes to
-``{site}/pagefind/``.
+``{site}/pagefind/``. Pagefind runs as its Python package's command
+(``python -m pagefind``, the extended binary): its Python API
+(``PagefindIndex``) answered the write before the bundle was complete on a
+site of 10,000 posts, and shut the binary down with ``pagefind.js`` unwritten.
 """
 
 from __future__ import annotations
 
-import asyncio
+import importlib.util
+import logging
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 __all__ = ["SEARCH_DIR", "SearchError", "build_search_index", "spaced"]
 
+logger = logging.getLogger(__name__)
+
 SEARCH_DIR = "pagefind"
+INDEX_TIMEOUT = 3600
 BODY_MARK = "data-pagefind-body"
 # Han ideographs (CJK Unified Ideographs, Extension A, Compatibility).
 _HAN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
@@ -74,22 +83,12 @@ def indexed_copies(site: Path, into: Path) -> int:
 def build_search_index(site: Path) -> int:
     """Index the post pages of the built site ``site`` into ``site/pagefind``;
     how many pages were indexed."""
-    try:
-        from pagefind.index import IndexConfig, PagefindIndex
-    except ImportError:
+    if importlib.util.find_spec("pagefind") is None:
         raise SearchError(
             "Pagefind is not installed: the search index needs "
             "`pip install 'pagefind[extended]>=1.5,<2'` (a dependency of this package)"
-        ) from None
-
+        )
     target = site / SEARCH_DIR
-
-    async def index(copies: Path) -> int:
-        config = IndexConfig(force_language="zh", output_path=str(target))
-        async with PagefindIndex(config=config) as pagefind:
-            found = await pagefind.add_directory(str(copies))
-            return int(found["page_count"])
-
     with tempfile.TemporaryDirectory(prefix=".search-", dir=site.parent) as work:
         copies = Path(work)
         try:
@@ -98,7 +97,18 @@ def build_search_index(site: Path) -> int:
             raise SearchError(f"cannot prepare the pages of {site} for indexing: {e}") from None
         if target.exists():
             shutil.rmtree(target)
+        command = [sys.executable, "-m", "pagefind", "--site", str(copies),
+                   "--output-path", str(target), "--force-language", "zh"]  # fmt: skip
         try:
-            return asyncio.run(index(copies))
-        except (OSError, AssertionError, RuntimeError) as e:
-            raise SearchError(f"Pagefind failed on {site}: {e}") from None
+            proc = subprocess.run(
+                command, capture_output=True, text=True, timeout=INDEX_TIMEOUT, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise SearchError(f"Pagefind took over {INDEX_TIMEOUT} s on {site}; stopped") from None
+    output = proc.stdout + proc.stderr
+    logger.info("pagefind:\n%s", output)
+    if proc.returncode != 0 or not (target / "pagefind.js").is_file():
+        tail = "\n".join(output.strip().splitlines()[-10:])
+        raise SearchError(f"Pagefind failed on {site} (exit status {proc.returncode}):\n{tail}")
+    found = re.search(r"Indexed (\d+) pages?", output)
+    return int(found[1]) if found else 0
