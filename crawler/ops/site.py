@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -173,6 +174,19 @@ def jekyll_command() -> str:
     return found
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_BACKTRACE = re.compile(r"^\s*from |\.rb:\d+:in ")
+
+
+def jekyll_error(output: str) -> str:
+    """What Jekyll said went wrong (``Liquid Exception: … in …/post.html``), without
+    its banner and Ruby's backtrace; its last lines if it said nothing of the kind."""
+    lines = [_ANSI.sub("", line).strip() for line in output.splitlines()]
+    said = [line for line in lines if re.search(r"Exception|Error", line)]
+    said = [line for line in said if not _BACKTRACE.search(line)]
+    return "\n".join(said[:5] or [line for line in lines if line][-10:])
+
+
 def run_jekyll(root: Path, output: Path) -> None:
     command = [jekyll_command(), "build", "--source", str(root), "--destination", str(output)]
     try:
@@ -185,8 +199,10 @@ def run_jekyll(root: Path, output: Path) -> None:
         raise SiteError(f"cannot run jekyll: {e}") from None
     logger.info("jekyll build:\n%s", proc.stdout + proc.stderr)
     if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise SiteError(f"jekyll build of {root} failed (exit status {proc.returncode}):\n{tail}")
+        raise SiteError(
+            f"jekyll build of {root} failed (exit status {proc.returncode}):\n"
+            + jekyll_error(proc.stdout + proc.stderr)
+        )
 
 
 def folder_bytes(folder: Path) -> int:
