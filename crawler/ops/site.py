@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import re
+import resource
 import shutil
 import subprocess
 import time
@@ -67,6 +68,8 @@ class SiteBuild:
     pages_removed: list[str] = field(default_factory=list)
     jekyll_seconds: float = 0.0
     index_seconds: float = 0.0
+    jekyll_cpu_seconds: float = 0.0  # user + system time of the jekyll process
+    index_cpu_seconds: float = 0.0
     indexed: int = 0
     index_bytes: int = 0
 
@@ -205,6 +208,12 @@ def run_jekyll(root: Path, output: Path) -> None:
         )
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -225,14 +234,16 @@ def build_site(
         build.pages_written, build.pages_removed = split_categories(root, counts, page_size(root))
     except OSError as e:
         raise SiteError(f"cannot write the category pages of {root}: {e}") from None
-    start = time.monotonic()
+    start, cpu = time.monotonic(), children_cpu()
     run_jekyll(root, target)
     build.jekyll_seconds = time.monotonic() - start
-    start = time.monotonic()
+    build.jekyll_cpu_seconds = children_cpu() - cpu
+    start, cpu = time.monotonic(), children_cpu()
     try:
         build.indexed = build_search_index(target)
     except SearchError as e:
         raise SiteError(str(e)) from None
     build.index_seconds = time.monotonic() - start
+    build.index_cpu_seconds = children_cpu() - cpu
     build.index_bytes = folder_bytes(target / SEARCH_DIR)
     return build
