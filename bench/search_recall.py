@@ -186,12 +186,11 @@ def draw_queries(posts: list[NewsPost], count: int, seed: int = 3) -> list[Query
 
 SEARCH_JS = """
 (async (queries, size) => {
-  const pagefind = await import("/pagefind/pagefind.js");
   const out = [];
   for (const q of queries) {
-    const search = await pagefind.search(window.searchQuery(q));  // as the search page asks
-    const data = await Promise.all(search.results.slice(0, size).map((r) => r.data()));
-    out.push({q, total: search.results.length, urls: data.map((d) => d.url)});
+    const results = await window.mirrorSearch(q);  // as the search page finds them
+    const data = await Promise.all(results.slice(0, size).map((r) => r.data()));
+    out.push({q, total: results.length, urls: data.map((d) => d.url)});
   }
   return out;
 })
@@ -214,7 +213,7 @@ def search_in_chromium(site: Path, queries: list[Query], profile: Path) -> list[
     browser = Chromium(chromium, profile)
     try:
         browser.open(f"http://127.0.0.1:{port}/search/")
-        browser.wait_for("typeof window.searchQuery === 'function'")
+        browser.wait_for("typeof window.mirrorSearch === 'function'")
         texts = json.dumps([q.text for q in queries])
         return list(browser.evaluate(f"({SEARCH_JS})({texts}, {PAGE})"))
     finally:

@@ -101,6 +101,7 @@ def test_another_output_folder(built, tmp_path):
 
 def test_the_index_holds_each_han_character_as_a_word():
     assert spaced("A股5G与21世纪") == "A 股 5G 与 21 世  纪 "
+    assert spaced("认为，6G板块") == " 认  为  ， 6G 板  块 "  # not one word "，6G"
     page = (
         '<html><title>标题</title><body><article class="post" data-pagefind-body>'
         '<h1 data-title="昆明日报">昆明</h1><p>A股 &amp; <a href="/x">下载</a></p></article>'

@@ -37,8 +37,12 @@ logger = logging.getLogger(__name__)
 SEARCH_DIR = "pagefind"
 INDEX_TIMEOUT = 3600
 BODY_MARK = "data-pagefind-body"
-# Han ideographs (CJK Unified Ideographs, Extension A, Compatibility).
-_HAN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+# Han ideographs (CJK Unified Ideographs, Extension A, Compatibility), and the
+# punctuation written between them (CJK symbols, full-width forms, curly
+# quotes): "，6G" would otherwise be one word, and 6G not found.
+_HAN = re.compile(
+    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef\u2018-\u201f])"
+)
 _TAG = re.compile(r"(<[^>]*>)")
 _ARTICLE = re.compile(r"<article\b[^>]*\bdata-pagefind-body\b.*?</article>", re.S)
 
@@ -48,7 +52,7 @@ class SearchError(Exception):
 
 
 def spaced(text: str) -> str:
-    """``text`` with a space on each side of every Han character."""
+    """``text`` with a space on each side of every Han character (and CJK punctuation)."""
     return _HAN.sub(r" \1 ", text)
 
 
