@@ -79,6 +79,19 @@ MIRROR_PROCESS = None
 MIRROR_SITE_ENABLED = True
 MIRROR_SITE_TITLE = "新闻镜像"
 MIRROR_SITE_DESCRIPTION = ""
+# Publishing (crawler/mirror/publish.py): each run that changed the mirror ends
+# with one git commit in MIRROR_DIR (a repository of its own, created when
+# absent), its summary line as the message; MIRROR_GIT_PUSH = "REMOTE BRANCH"
+# (a remote's name or URL) pushes it. A failed push is tried again next run.
+# "remote" (default): posts hot-link their images, as the finews mirror's did.
+# "local": images in bodies are downloaded (crawler/pipelines/images.py), kept
+# once by content hash in MIRROR_DIR/assets/images/ and the posts point at
+# them; an image not had within MIRROR_IMAGES_TIMEOUT seconds keeps its remote
+# URL and is asked for again by the feed's next run.
+MIRROR_IMAGES = "remote"
+MIRROR_IMAGES_TIMEOUT = 30
+MIRROR_GIT = False
+MIRROR_GIT_PUSH = ""
 
 # --- Scheduling -------------------------------------------------------------
 # One crawl, crawlall, rotate or schedule at a time on a MIRROR_DIR
@@ -143,6 +156,7 @@ FLEET_TICK = ""
 ITEM_PIPELINES = {
     "crawler.pipelines.validate.ValidatePipeline": 100,
     "crawler.pipelines.clean.CleanPipeline": 200,
+    "crawler.pipelines.images.LocalImagesPipeline": 250,  # MIRROR_IMAGES=local only
     "crawler.pipelines.write.WritePipeline": 300,
 }
 DOWNLOADER_MIDDLEWARES = {

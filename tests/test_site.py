@@ -452,7 +452,7 @@ def test_later_crawls_keep_the_users_edits_and_update_the_rest(replica, tmp_path
     mine = (
         shipped["_layouts/post.html"]
         .decode()
-        .replace('<article class="post">', '<article class="post mine">')
+        .replace('<article class="post"', '<article class="post mine"')
     )
     (root / "_layouts/post.html").write_text(mine, "utf-8")
     old = "---\nlayout: default\n---\n<h1>{{ page.title }}</h1>\n"

@@ -18,6 +18,7 @@ chunks by a pool of processes (``jobs``).
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from collections import defaultdict
@@ -40,6 +41,7 @@ from crawler.mirror.archive import (
     parse,
     render,
 )
+from crawler.mirror.images import IMAGES_DIR, image_sources
 from crawler.mirror.reader import FOLDERS
 
 __all__ = [
@@ -147,6 +149,7 @@ def check_post(path: Path, folder: str) -> FileResult:
     expected = render(post, base)
     if expected != text:
         problems.append(_first_difference(expected, text))
+    problems.extend(missing_images(path.parent.parent, base, post.body))
     if not is_safe(post.body):
         problems.append("body keeps unsafe markup (script, event handler, unsafe URL, Liquid, …)")
     loose = markdown_outside_html(post.body)
@@ -181,6 +184,18 @@ def _short(line: str) -> str:
 def _check_chunk(root: str, folder: str, names: list[str]) -> list[FileResult]:
     base = Path(root) / folder
     return [check_post(base / name, folder) for name in names]
+
+
+def missing_images(root: Path, base: str, body: str) -> list[str]:
+    """The local images (``MIRROR_IMAGES=local``) the body shows that are not in the mirror."""
+    prefix = f"{base}/{IMAGES_DIR}/"
+    missing = []
+    for source in image_sources(body):
+        if source.startswith(prefix):
+            name = html.unescape(source[len(prefix) :])
+            if "/" in name or not (root / IMAGES_DIR / name).is_file():
+                missing.append(f"local image {IMAGES_DIR}/{name} is missing")
+    return missing
 
 
 class MirrorVerifier:
