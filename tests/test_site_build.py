@@ -26,9 +26,13 @@ from tests.conftest import Mirror, replica_feeds
 
 JEKYLL = shutil.which("jekyll")
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    JEKYLL is None, reason="Debian's jekyll is not installed (.ci/run installs it)"
-)
+# Real Jekyll builds and a headless browser: the slow tier, as tests/test_site.py.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        JEKYLL is None, reason="Debian's jekyll is not installed (.ci/run installs it)"
+    ),
+]
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
 )
