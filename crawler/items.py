@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -17,6 +17,8 @@ class Article:
     outlet: str | None = None
     body: str | None = None  # raw HTML until the clean pipeline has run
     digest: str | None = None  # rolling news: the record's digest (line made by clean)
+    listing: dict[str, str] = field(default_factory=dict)  # the listing's fields, kept for revisits
+    revisit: str = ""  # a revisit (SPEC §9): the file name of the post it may revise
     # Filled in by the validate pipeline:
     published: datetime | None = None
     category: str = ""

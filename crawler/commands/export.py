@@ -5,6 +5,7 @@ import json
 import os
 import sys
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,8 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from scrapy.exceptions import UsageError
 
 from crawler.commands import ScrapyCommand
-from crawler.mirror.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, FormatError
+from crawler.mirror.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, FormatError, Post, read
 from crawler.mirror.reader import FOLDERS, ArchiveReader, as_record, parse_bound
+from crawler.mirror.revisions import revised_codes, superseded_at, versions
 from crawler.text import plural
 
 _FOLDERS = {"all": FOLDERS, "posts": (POSTS_DIR,), "old": (OLD_POSTS_DIR,)}
@@ -33,8 +35,11 @@ class Command(ScrapyCommand):
         return (
             "Write the posts of MIRROR_DIR (_posts/ and old_post/) as JSON Lines, one "
             "object a line: infoCode, title, date (ISO 8601), category, outlet, body "
-            "(HTML), share_url, path (relative to MIRROR_DIR). A date alone in --since "
-            "or --until stands for its whole day; --until is exclusive of a time."
+            "(HTML), share_url, path (relative to MIRROR_DIR), revisions (how many earlier "
+            "versions _revisions/ keeps). --revisions adds a line per earlier version after "
+            "its post, with revision (1: the first fetched) and superseded (ISO 8601). "
+            "A date alone in --since or --until stands for its whole day; --until is "
+            "exclusive of a time."
         )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
@@ -60,6 +65,11 @@ class Command(ScrapyCommand):
             metavar="TZ",
             default="Asia/Shanghai",
             help="time zone of --since/--until without an offset (default: Asia/Shanghai)",
+        )
+        parser.add_argument(
+            "--revisions",
+            action="store_true",
+            help="also write each post's earlier versions (_revisions/), after the post",
         )
         parser.add_argument(
             "--folder",
@@ -96,6 +106,27 @@ class Command(ScrapyCommand):
 
         count = 0
         found: set[str] = set()  # the categories of the posts exported
+        revised = set(revised_codes(root))
+
+        def lines(post: Post) -> list[dict]:
+            kept = versions(root, post.info_code, post.path) if post.info_code in revised else []
+            out = [{**as_record(post, root), "revisions": len(kept)}]
+            if opts.revisions:
+                for n, path in enumerate(kept, start=1):
+                    try:
+                        version = read(path)
+                    except FormatError as e:
+                        skip(e)
+                        continue
+                    when = superseded_at(path)
+                    assert when is not None
+                    out.append({
+                        **as_record(replace(version, info_code=post.info_code), root),
+                        "revision": n,
+                        "superseded": when.astimezone(post.date.tzinfo).isoformat(),
+                    })  # fmt: skip
+            return out
+
         with ExitStack() as stack:
             out: IO[str]
             if opts.output == "-":
@@ -112,8 +143,9 @@ class Command(ScrapyCommand):
             )
             try:
                 for post in posts:
-                    out.write(json.dumps(as_record(post, root), ensure_ascii=False))
-                    out.write("\n")
+                    for record in lines(post):
+                        out.write(json.dumps(record, ensure_ascii=False))
+                        out.write("\n")
                     count += 1
                     found.add(post.category)
                 out.flush()

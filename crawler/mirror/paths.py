@@ -11,7 +11,8 @@ keeps for itself lives here:
 - ``backoff.json``: back-off of failing feeds (:mod:`crawler.mirror.backoff`);
 - ``site.json``: the Jekyll files installed, with their hashes (:mod:`crawler.mirror.jekyll`);
 - ``logs/crawl.log``: the run's log file (:mod:`crawler.ops.logs`);
-- ``replica-feeds.yaml``: the catalog ``scrapy demo`` crawls.
+- ``replica-feeds.yaml``: the catalog ``scrapy demo`` crawls;
+- ``revisits.jsonl``, ``revisits.lock``: the revisit schedule (:mod:`crawler.mirror.revisits`).
 """
 
 from __future__ import annotations
@@ -30,3 +31,5 @@ SITE_MANIFEST_FILE = "site.json"
 LOGS_DIR = "logs"
 LOG_NAME = "crawl.log"
 DEMO_CATALOG_FILE = "replica-feeds.yaml"
+REVISITS_FILE = "revisits.jsonl"
+REVISITS_LOCK_FILE = "revisits.lock"

@@ -20,6 +20,7 @@ from crawler.mirror.archive import (
     write_atomic,
 )
 from crawler.mirror.dedup import close_store, open_store
+from crawler.pipelines.revise import Reviser
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class WritePipeline:
         self.store = open_store(settings)
         self.categories: set[str] = set()
         self.stopping = False
+        self.reviser = Reviser(crawler)  # revisits: the schedule and the revisions
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WritePipeline:
@@ -65,6 +67,7 @@ class WritePipeline:
 
     def close_spider(self) -> None:
         close_store(self.store)
+        self.reviser.close()
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
@@ -72,12 +75,16 @@ class WritePipeline:
         post = post_of(item)
         path = self.root / POSTS_DIR / post.filename
         try:
+            if item.revisit:
+                self.reviser.revise(item, post)
+                return item
             written = self.store.commit(
                 post.info_code,
                 lambda: write_atomic(path, render(post, self.base_url), self.durable),
             )
             if written:
                 self.write_category(post)
+                self.reviser.schedule(item, post)
         except OSError as e:
             self.crawler.stats.inc_value("mirror/errors/storage")
             logger.error(

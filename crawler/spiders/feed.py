@@ -21,6 +21,8 @@ from twisted.python.failure import Failure
 
 from crawler.items import Article
 from crawler.mirror.dedup import DedupStore, close_store, open_store
+from crawler.mirror.revisits import Revisit, RevisitSchedule
+from crawler.mirror.rotation import now_from_settings
 from crawler.pipelines.validate import FilteredOut
 from crawler.pipelines.write import StorageError
 from crawler.source.catalog import ARTICLE_FIELDS, Feed
@@ -40,6 +42,7 @@ from crawler.source.listingwalk import ListingWalk
 logger = logging.getLogger(__name__)
 
 LISTING_PRIORITY = 10  # the next listing page before the articles already found
+REVISIT_PRIORITY = -10  # a run's new articles first, then the revisits due (SPEC §9)
 
 
 class FeedSpider(scrapy.Spider):
@@ -50,6 +53,8 @@ class FeedSpider(scrapy.Spider):
     prefetch: int
     left_out: set[str]
     walks: dict[int, ListingWalk]
+    revisits: RevisitSchedule | None
+    claimed_revisits: dict[str, Revisit]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
@@ -67,6 +72,8 @@ class FeedSpider(scrapy.Spider):
         )
         spider.walks = {}  # by first URL, when fetching ahead
         spider.left_out = set()  # fetched this run and found of another outlet
+        spider.revisits = RevisitSchedule.from_settings(crawler.settings)
+        spider.claimed_revisits = {}  # by infoCode: claimed, not answered yet
         crawler.signals.connect(spider.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
@@ -97,6 +104,8 @@ class FeedSpider(scrapy.Spider):
             if self.prefetch:
                 self.walks[i] = ListingWalk(url, self.feed.max_pages, self.prefetch)
             yield self.listing_request(url, 1, i if self.prefetch else None)
+        for request in self.revisit_requests():
+            yield request
 
     def listing_request(self, url: str, page: int, walk: int | None = None) -> Request:
         return Request(
@@ -246,6 +255,37 @@ class FeedSpider(scrapy.Spider):
             failed_request(failure).url,
         )
 
+    # -- revisits (SPEC §9) -------------------------------------------------
+    def revisit_requests(self) -> Iterator[Request]:
+        """The revisits of this feed due now, claimed: one request each, the
+        article's share page or content API as first fetched, after the new
+        articles (lower priority), within the feed's politeness."""
+        if self.revisits is None:
+            return
+        due = self.revisits.claim_due(self.name, now_from_settings(self.crawler.settings))
+        if due:
+            logger.info("Feed %s: %d articles to revisit", self.name, len(due))
+        for revisit in due:
+            article = revisit.article
+            self.claimed_revisits[article.info_code] = revisit
+            yield Request(
+                article.url,
+                callback=self.parse_article,
+                errback=self.article_failed,
+                cb_kwargs={
+                    "entry": Entry(article.info_code, fields=article.fields),
+                    "share_url": article.share_url,
+                },
+                meta={"info_code": article.info_code, "revisit": article.post},
+                priority=REVISIT_PRIORITY,
+                dont_filter=True,
+            )
+
+    def revisit_answered(self, code: str, release: bool = False) -> None:
+        revisit = self.claimed_revisits.pop(code, None)
+        if revisit is not None and release and self.revisits is not None:
+            self.revisits.release(revisit)  # due again at the next run
+
     # -- articles -----------------------------------------------------------
     def article_request(self, entry: Entry) -> Request:
         code = entry.info_code
@@ -266,10 +306,14 @@ class FeedSpider(scrapy.Spider):
         )
 
     def parse_article(self, response: Response, entry: Entry, share_url: str) -> Iterator[Article]:
+        revisit = response.meta.get("revisit", "")
+        if revisit:
+            self.revisit_answered(entry.info_code)
+            self.crawler.stats.inc_value("mirror/revisits")
         try:
             found = self.article_fields(response)
         except ValueError as e:
-            self.drop(entry.info_code, response.url, str(e))
+            self.drop(entry.info_code, response.url, str(e), revisit=bool(revisit))
             return
         fields = {name: found.get(name) or entry.fields.get(name) for name in ARTICLE_FIELDS}
         yield Article(
@@ -282,6 +326,8 @@ class FeedSpider(scrapy.Spider):
             outlet=fields["outlet"],
             body=fields["body"],
             digest=entry.fields.get("digest") if self.feed.rolling else None,
+            listing=entry.fields,
+            revisit=revisit,
         )
 
     def article_fields(self, response: Response) -> dict[str, str | None]:
@@ -317,7 +363,11 @@ class FeedSpider(scrapy.Spider):
         request = failed_request(failure)
         code = request.meta["info_code"]
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
-        if status is not None and 400 <= status < 500 and status != 429:
+        if request.meta.get("revisit"):
+            # The post stays as it is; the revisit is due again at the next run.
+            self.revisit_answered(code, release=True)
+            self.crawler.stats.inc_value("mirror/revisits/failed")
+        elif status is not None and 400 <= status < 500 and status != 429:
             # Gone or refused: not asked for again before the retry window.
             self.store.forget_drop(code, self.name)
         else:
@@ -336,13 +386,14 @@ class FeedSpider(scrapy.Spider):
         self.crawler.stats.inc_value("mirror/dropped")
         self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
 
-    def drop(self, code: str, url: str, reason: str) -> None:
+    def drop(self, code: str, url: str, reason: str, revisit: bool = False) -> None:
         self.count_drop(reason)
-        self.store.forget_drop(code, self.name)
+        if not revisit:  # a revisit's post stays: nothing to hold back
+            self.store.forget_drop(code, self.name)
         logger.warning("Dropped article %s of feed %s: %s <%s>", code, self.name, reason, url)
 
     def item_dropped(self, item: Any, exception: BaseException, **kwargs: Any) -> None:
-        if isinstance(item, Article):
+        if isinstance(item, Article) and not item.revisit:
             if isinstance(exception, FilteredOut):
                 self.left_out.add(item.info_code)
                 self.store.release(item.info_code)  # another feed may take it
@@ -352,7 +403,7 @@ class FeedSpider(scrapy.Spider):
                 self.store.forget_drop(item.info_code, self.name)
 
     def item_failed(self, item: Any, **kwargs: Any) -> None:
-        if isinstance(item, Article):
+        if isinstance(item, Article) and not item.revisit:
             self.store.release(item.info_code)
 
     def spider_closed(self, reason: str) -> None:
@@ -361,4 +412,8 @@ class FeedSpider(scrapy.Spider):
             self.crawler.stats.set_value("mirror/listing_prefetch/unread", unread)
         if reason == "finished":
             self.store.end_walk(self.name)
+        for code in list(self.claimed_revisits):  # never asked for: due again next run
+            self.revisit_answered(code, release=True)
+        if self.revisits is not None:
+            self.revisits.close()
         close_store(self.store)

@@ -1,0 +1,237 @@
+"""Revisits and revisions (SPEC §9, issue 16).
+
+The logic in process (ages, comparison, the diff, the revision files and
+their leftovers, the schedule's claims); then the real commands against a
+replica of its own whose article changes its body, then its title, then
+nothing, across the revisit ages of ``MIRROR_REVISIT`` with the clock set by
+``MIRROR_NOW`` (nothing is slept through); then the site built by Jekyll and
+read in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crawler.mirror.archive import Post, read, render, write
+from crawler.mirror.revisions import (
+    REVISIONS_DIR,
+    compare,
+    record,
+    revision_files,
+    revision_name,
+    superseded_at,
+    versions,
+)
+from crawler.mirror.revisionsite import diff_html, sentences, text_of
+from crawler.mirror.revisits import RevisitSchedule, Scheduled, parse_ages
+from tests.conftest import Mirror, ReplicaServer, replica_feeds
+from tests.utils.cmdline import Result
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 1, 1, 8, 0, tzinfo=TZ)
+BASE = "//finews.withounder.com"
+SEED = "NW202202202282281459"
+BODY_2 = "<p>昆明出台产业招商提质增效实施意见。</p><p>更正：新增企业120家。</p>"
+TITLE_3 = "昆明出台产业招商提质增效实施意见（更正）"
+
+
+def post(**changes: object) -> Post:
+    base = Post(
+        info_code="NW1", title="标题", date=T0, category="kunmingribao", outlet="昆明日报",
+        body="<p>第一句。第二句。</p>", share_url="http://example.com/?infoCode=NW1",
+    )  # fmt: skip
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+# --- Logic ----------------------------------------------------------------------
+
+
+def test_ages_are_durations_sorted_and_empty_turns_revisits_off():
+    assert parse_ages("6h, 1h,24h") == (3600, 21600, 86400)
+    assert parse_ages("30s,10m,2d") == (30, 600, 172800)
+    assert parse_ages("") == ()
+    with pytest.raises(ValueError, match="MIRROR_REVISIT 'soon'"):
+        parse_ages("soon")
+
+
+def test_a_revision_is_a_different_title_or_body_beyond_whitespace():
+    old = post()
+    assert not compare(old, post(body="<p>第一句。\n  第二句。</p>")).revised
+    assert compare(old, post(body="<p>第一句。第三句。</p>")).body
+    assert compare(old, post(title="新标题")).title
+    moved = compare(old, post(date=T0 + timedelta(hours=1), outlet="云南日报"))
+    assert not moved.revised and moved.other == ["date", "outlet"]
+
+
+def test_chinese_text_is_compared_by_sentences_then_characters():
+    assert sentences("一。二！三") == ["一。", "二！", "三"]
+    assert text_of("<p>甲乙。</p><p>丙<b>丁</b></p>") == "甲乙。\n丙丁"
+    diff = diff_html("今年新增企业100家。其他不变。", "今年新增企业120家。其他不变。")
+    assert diff == "今年新增企业1<del>0</del><ins>2</ins>0家。其他不变。"
+    assert diff_html("甲。", "甲。乙。") == "甲。<ins>乙。</ins>"
+    assert diff_html("甲。{{x}}<b>", "") == "<del>甲。&#123;&#123;x&#125;&#125;&lt;b&gt;</del>"
+
+
+def test_the_version_replaced_is_kept_first_and_a_leftover_copy_does_not_count(tmp_path):
+    first = post()
+    path = write(tmp_path, first, BASE)
+    original = path.read_bytes()
+    when = datetime(2026, 1, 1, 9, 0, tzinfo=TZ)
+    kept = record(path, "NW1", render(post(title="二"), BASE), when)
+    assert kept == tmp_path / REVISIONS_DIR / "NW1" / "20260101T010000Z.md"
+    assert kept.read_bytes() == original
+    assert superseded_at(kept) == when
+    assert read(path).title == "二"
+
+    # A run killed between keeping the copy and replacing the post leaves a
+    # copy identical to the post: it does not count, and goes with the next revision.
+    leftover = kept.parent / revision_name(when + timedelta(hours=1))
+    shutil.copyfile(path, leftover)
+    assert versions(tmp_path, "NW1", path) == [kept]
+    again = record(path, "NW1", render(post(title="三"), BASE), when + timedelta(hours=2))
+    assert revision_files(tmp_path, "NW1") == [kept, again]
+    assert read(again).title == "二" and read(path).title == "三"
+
+
+def test_each_revisit_is_claimed_once_across_processes_and_given_back_if_not_done(tmp_path):
+    ages = parse_ages("1h,6h,24h")
+    one, two = RevisitSchedule(tmp_path, ages), RevisitSchedule(tmp_path, ages)
+    try:
+        for code in ("NW1", "NW2"):
+            one.add(Scheduled(code, "f", T0.timestamp(), f"http://x/{code}", "s", f"{code}.md"))
+        assert one.claim_due("f", T0 + timedelta(minutes=59)) == []
+        got = two.claim_due("f", T0 + timedelta(hours=1))  # the other process sees the adds
+        assert sorted(r.article.info_code for r in got) == ["NW1", "NW2"]
+        assert one.claim_due("f", T0 + timedelta(hours=2)) == []  # claimed by the other
+        assert one.claim_due("other", T0 + timedelta(days=9)) == []
+        two.release(got[0])
+        again = one.claim_due("f", T0 + timedelta(hours=2))
+        assert [r.article.info_code for r in again] == [got[0].article.info_code]
+        # Ages passed together are done by one revisit.
+        late = one.claim_due("f", T0 + timedelta(days=2))
+        assert sorted((r.article.info_code, r.age) for r in late) == [
+            ("NW1", 86400),
+            ("NW2", 86400),
+        ]
+        assert one.pending() == 0
+    finally:
+        one.close()
+        two.close()
+    reopened = RevisitSchedule(tmp_path, ages)
+    assert reopened.claim_due("f", T0 + timedelta(days=9)) == [] and reopened.pending() == 0
+    reopened.close()
+
+
+# --- Crawls against the replica ---------------------------------------------------
+
+
+@dataclass
+class Story:
+    mirror: Mirror
+    code: str  # the article that changes
+    runs: list[tuple[Result, dict]]  # each run's result and the replica's counts
+    before: dict[str, bytes]  # every post after the first run
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory) -> Iterator[Story]:
+    """Four runs an hour, six hours and a day after the first: the seed's body
+    changes before the second, its title before the third, nothing before the
+    fourth; a fifth, two days on, has nothing left to revisit."""
+    replica = ReplicaServer("--articles", "3", "--no-faults")
+    try:
+        catalog = replica_feeds(replica, "kunmingribao")
+        mirror = Mirror(tmp_path_factory.mktemp("revisions"), catalog)
+        runs: list[tuple[Result, dict]] = []
+
+        def run(at: timedelta) -> None:
+            replica.reset()
+            result = mirror.scrapy(
+                "crawl", "kunmingribao", "-s", "MIRROR_REVISIT=1h,6h,24h",
+                "-s", f"MIRROR_NOW={(T0 + at).isoformat()}", "-s", "MIRROR_BASE_URL=",
+            )  # fmt: skip
+            assert result.returncode == 0, result.stderr[-3000:]
+            runs.append((result, replica.stats()["by_kind"]))
+
+        run(timedelta(0))
+        before = {name: path.read_bytes() for name, path in mirror.posts().items()}
+        replica.revise(SEED, body=BODY_2)
+        run(timedelta(hours=1))
+        replica.revise(SEED, title=TITLE_3)
+        run(timedelta(hours=6))
+        run(timedelta(hours=24))
+        run(timedelta(hours=48))
+        yield Story(mirror, SEED, runs, before)
+    finally:
+        replica.stop()
+
+
+def test_revisits_cost_one_request_each_after_the_new_articles(story):
+    counts = [kinds for _, kinds in story.runs]
+    assert [c["share"] for c in counts] == [3, 3, 3, 3, 0]
+    assert [c["listing"] for c in counts] == [1, 1, 1, 1, 1]
+    lines = [result.stdout.strip() for result, _ in story.runs]
+    assert lines[0] == "kunmingribao: 3 new, 0 known, 0 dropped, 0 errors, 0 filtered, 1 page"
+    assert lines[1].endswith("1 page, 3 revisited, 1 revision")
+    assert lines[2].endswith("1 page, 3 revisited, 1 revision")
+    assert lines[3].endswith("1 page, 3 revisited, 0 revisions")
+    assert lines[4].endswith("1 page")
+
+
+def test_a_changed_body_then_title_are_two_revisions_each_kept_whole(story):
+    root = story.mirror.dir
+    posts = story.mirror.posts()
+    name = next(n for n in posts if story.code in n)
+    kept = versions(root, story.code, posts[name])
+    assert [p.name for p in kept] == ["20260101T010000Z.md", "20260101T060000Z.md"]
+    assert kept[0].read_bytes() == story.before[name]  # the first version, byte for byte
+    second, now = read(kept[1]), read(posts[name])
+    assert second.body == BODY_2 and second.title == read(kept[0]).title
+    assert now.title == TITLE_3 and now.body == BODY_2
+    assert now.date == read(kept[0]).date and now.share_url == read(kept[0]).share_url
+    # The unrevised posts are byte for byte as first written.
+    for other, path in posts.items():
+        if other != name:
+            assert path.read_bytes() == story.before[other]
+
+
+def test_verify_export_and_status_count_revisions(story):
+    mirror = story.mirror
+    verified = mirror.scrapy("verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "3 posts, 2 revisions, 1 category checked" in verified.stdout
+
+    exported = mirror.scrapy("export")
+    records = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert {r["infoCode"]: r["revisions"] for r in records} == {
+        code: 2 if code == story.code else 0 for code in (r["infoCode"] for r in records)
+    }
+    full = mirror.scrapy("export", "--revisions")
+    lines = [json.loads(line) for line in full.stdout.splitlines()]
+    earlier = [r for r in lines if "revision" in r]
+    assert [(r["infoCode"], r["revision"], r["superseded"]) for r in earlier] == [
+        (story.code, 1, "2026-01-01T09:00:00+08:00"),
+        (story.code, 2, "2026-01-01T14:00:00+08:00"),
+    ]
+    assert earlier[1]["body"] == BODY_2
+
+    status = mirror.scrapy("status", "-s", f"MIRROR_NOW={(T0 + timedelta(days=2)).isoformat()}")
+    assert "Revisits: kunmingribao 9 done, 2 revisions found" in status.stdout, status.stdout
+
+
+def test_verify_flags_a_revision_newer_than_its_post(story, tmp_path):
+    mirror = Mirror(tmp_path, {"feeds": {}})
+    shutil.copytree(story.mirror.dir, mirror.dir)
+    post_name = next(n for n in mirror.posts() if story.code in n)
+    newest = revision_files(mirror.dir, story.code)[-1]
+    newest.write_text(newest.read_text("utf-8").replace("更正", "另一"), "utf-8")
+    result = mirror.scrapy("verify")
+    assert result.returncode == 1
+    assert f"{newest.name}: newer than its post {post_name}" in result.stdout
