@@ -15,11 +15,15 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
+import lxml.etree
+import lxml.html
 import pytest
 
-from crawler.mirror.archive import Post, read, render, write
+from crawler.mirror.archive import Post, parse, read, render, write
 from crawler.mirror.revisions import (
     REVISIONS_DIR,
     compare,
@@ -31,14 +35,17 @@ from crawler.mirror.revisions import (
 )
 from crawler.mirror.revisionsite import diff_html, sentences, text_of
 from crawler.mirror.revisits import RevisitSchedule, Scheduled, parse_ages
-from tests.conftest import Mirror, ReplicaServer, replica_feeds
+from tests.conftest import DATA, Mirror, ReplicaServer, replica_feeds
 from tests.utils.cmdline import Result
 
 TZ = ZoneInfo("Asia/Shanghai")
+ATOM = "{http://www.w3.org/2005/Atom}"
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=TZ)
 BASE = "//finews.withounder.com"
 SEED = "NW202202202282281459"
-BODY_2 = "<p>昆明出台产业招商提质增效实施意见。</p><p>更正：新增企业120家。</p>"
+SEED_BODY = parse((DATA / "seed" / f"2022-02-20-{SEED}.md").read_text("utf-8")).body
+# A correction: a figure changed, a paragraph added at the end.
+BODY_2 = SEED_BODY.replace("5项具体任务", "6项具体任务") + "<p>更正：新增企业120家。</p>"
 TITLE_3 = "昆明出台产业招商提质增效实施意见（更正）"
 
 
@@ -235,3 +242,88 @@ def test_verify_flags_a_revision_newer_than_its_post(story, tmp_path):
     result = mirror.scrapy("verify")
     assert result.returncode == 1
     assert f"{newest.name}: newer than its post {post_name}" in result.stdout
+
+
+# --- The site -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(story, tmp_path_factory) -> Path:
+    from tests.test_site import JEKYLL, jekyll_build
+
+    if JEKYLL is None:
+        pytest.skip("Debian's jekyll is not installed (.ci/run installs it)")
+    destination = tmp_path_factory.mktemp("site") / "_site"
+    jekyll_build(story.mirror.dir, destination)
+    return destination
+
+
+def built_post(built: Path, code: str) -> Path:
+    return next(p for p in built.rglob("*.html") if p.stem == code)
+
+
+def test_the_built_site_shows_the_revisions_their_pages_and_differences(story, built):
+    page = lxml.html.fromstring(built_post(built, story.code).read_bytes())
+    aside = squash(page.cssselect("aside.revised p")[0])
+    assert aside == "本文修订过 2 次，最后修订于 2026-01-01 14:00。"
+    links = [a.get("href") for a in page.cssselect("aside.revised a")]
+    assert links == [f"/revisions/{story.code}/{p}.html" for p in ("v1", "diff1", "v2", "diff2")]
+    assert squash(page.cssselect("h1")[0]) == TITLE_3
+
+    first = lxml.html.fromstring((built / links[0].lstrip("/")).read_bytes())
+    assert squash(first.cssselect("h1")[0]) == read_title(story, 0)
+    title_diff = lxml.html.fromstring((built / links[3].lstrip("/")).read_bytes())
+    assert [squash(e) for e in title_diff.cssselect(".diff-title ins")] == ["（更正）"]
+    body_diff = lxml.html.fromstring((built / links[1].lstrip("/")).read_bytes())
+    marked = [(e.tag, squash(e)) for e in body_diff.cssselect(".diff ins, .diff del")]
+    assert marked == [("del", "5"), ("ins", "6"), ("ins", "更正：新增企业120家。")]
+
+    # The Atom entry is updated at the last revision; the others at publication.
+    feed = lxml.etree.parse(str(built / "feed.xml"))
+    updated = {
+        e.findtext(f"{ATOM}id").rsplit(":", 1)[1]: e.findtext(f"{ATOM}updated")
+        for e in feed.iter(f"{ATOM}entry")
+    }
+    assert updated[story.code] == "2026-01-01T14:00:00+08:00"
+    published = {
+        e.findtext(f"{ATOM}id").rsplit(":", 1)[1]: e.findtext(f"{ATOM}published")
+        for e in feed.iter(f"{ATOM}entry")
+    }
+    assert all(updated[c] == published[c] for c in updated if c != story.code)
+
+    home = lxml.html.fromstring((built / "index.html").read_bytes())
+    corrections = home.cssselect("section.corrections li")
+    assert [squash(li) for li in corrections] == [f"2026-01-01 14:00 {TITLE_3}（修订 2 次）"]
+    # Earlier versions are not built as posts.
+    assert not list(built.rglob("_revisions"))
+    assert len([p for p in built.rglob("*.html") if p.stem == story.code]) == 1
+
+
+def test_a_reader_follows_a_post_to_its_earlier_version_and_the_difference(built, story, tmp_path):
+    from tests.test_site import CHROMIUM, Browser, StaticServer
+
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    server = StaticServer(built)
+    try:
+        browser = Browser(tmp_path / "profile")
+        url = f"{server.url}/{built_post(built, story.code).relative_to(built).as_posix()}"
+        page = browser.open(url)
+        assert "本文修订过 2 次" in squash(page.cssselect("aside.revised")[0])
+        diff_link = page.cssselect("aside.revised a")[1].get("href")
+        diff = browser.open(urljoin(url, diff_link))
+        assert [squash(e) for e in diff.cssselect(".diff ins")] == ["6", "更正：新增企业120家。"]
+        assert not diff.cssselect("script")
+        back = diff.cssselect(".revision-current a")[0].get("href")
+        current = browser.open(urljoin(server.url + "/", back.lstrip("/")))
+        assert squash(current.cssselect("h1")[0]) == TITLE_3
+    finally:
+        server.stop()
+
+
+def squash(element: lxml.html.HtmlElement) -> str:
+    return " ".join(element.text_content().split())
+
+
+def read_title(story: Story, n: int) -> str:
+    return read(revision_files(story.mirror.dir, story.code)[n]).title

@@ -42,6 +42,7 @@ DATA_FILE = "_data/revisions.json"
 RECENT_FILE = "_data/corrections.json"
 RECENT = 20  # corrections the home page lists
 LOCK_FILE = "revisions.lock"
+SIMILAR = 0.5  # sentences at least this alike are compared character by character
 _BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "table", "blockquote",
            "pre", "ul", "ol", "figure", "figcaption"}  # fmt: skip
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")  # noqa: RUF001
@@ -102,8 +103,13 @@ def diff_html(old: str, new: str) -> str:
 
 
 def _chars(old: str, new: str) -> str:
+    """Sentences that differ, by characters; rewritten ones (under half the
+    same) deleted and inserted whole, which reads better than their shreds."""
+    matcher = SequenceMatcher(None, old, new, autojunk=False)
+    if matcher.ratio() < SIMILAR:
+        return _marked(old, new)
     out: list[str] = []
-    for op, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             out.append(_escape(old[i1:i2]))
         else:
