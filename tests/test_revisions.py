@@ -10,8 +10,12 @@ read in headless Chromium.
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import shutil
+import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -35,8 +39,8 @@ from crawler.mirror.revisions import (
 )
 from crawler.mirror.revisionsite import diff_html, sentences, text_of
 from crawler.mirror.revisits import RevisitSchedule, Scheduled, parse_ages
-from tests.conftest import DATA, Mirror, ReplicaServer, replica_feeds
-from tests.utils.cmdline import Result
+from tests.conftest import DATA, FAST, Mirror, ReplicaServer, replica_feeds
+from tests.utils.cmdline import Result, popen_scrapy, run_scrapy
 
 TZ = ZoneInfo("Asia/Shanghai")
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -327,3 +331,98 @@ def squash(element: lxml.html.HtmlElement) -> str:
 
 def read_title(story: Story, n: int) -> str:
     return read(revision_files(story.mirror.dir, story.code)[n]).title
+
+
+# --- Killed mid-revision ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_crawl_killed_while_revising_records_each_revision_whole_or_not_at_all(tmp_path):
+    """Each round revises every article at the replica, then a crawl at the
+    next revisit age is killed with SIGKILL after a random number of
+    revisions; a last round runs to its end. Every post and revision file is
+    whole, no version is kept twice, and the post is the newest version."""
+    rounds, articles = 6, 24
+    rng = random.Random(16)
+    ages = ",".join(f"{k}h" for k in range(1, rounds + 2))
+    with ReplicaServer("--articles", str(articles), "--no-faults", "--latency-ms", "40") as replica:
+        mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao"))
+        settings = ["-s", f"MIRROR_REVISIT={ages}", "-s", "MIRROR_FSYNC=False"]
+
+        def args(hours: int) -> list[str]:
+            return [
+                "crawl", "kunmingribao", *settings,
+                "-s", f"MIRROR_NOW={(T0 + timedelta(hours=hours)).isoformat()}",
+                "-s", f"MIRROR_DIR={mirror.dir}", "-s", f"NEWS_FEEDS_FILE={mirror.catalog_path}",
+                *FAST,
+            ]  # fmt: skip
+
+        first = run_scrapy(*args(0), cwd=tmp_path)
+        assert first.returncode == 0, first.output[-3000:]
+        codes = [name[11:-3] for name in mirror.posts()]
+        killed = 0
+        for k in range(1, rounds + 2):
+            for code in codes:
+                replica.revise(code, body=f"<p>{code} 第{k}版。</p>")
+            if k > rounds:
+                last = run_scrapy(*args(k), cwd=tmp_path)
+                assert last.returncode == 0, last.output[-3000:]
+                break
+            before = snapshot(mirror, codes)
+            proc = popen_scrapy(*args(k), cwd=tmp_path)
+            done, target = count_revisions(mirror.dir), rng.randrange(articles // 2)
+            deadline = time.monotonic() + 60
+            while count_revisions(mirror.dir) < done + target and proc.poll() is None:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0, 0.03))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                killed += 1
+            proc.communicate(timeout=60)
+            check_revisions(mirror, codes)
+            after = snapshot(mirror, codes)
+            for code in codes:  # revised: the version it replaced kept whole; else nothing
+                (text, kept), (now, now_kept) = before[code], after[code]
+                if now != text:
+                    assert len(now_kept) == len(kept) + 1 and now_kept[-1] == text, code
+                else:
+                    assert now_kept == kept, code
+        assert killed >= rounds // 2
+        check_revisions(mirror, codes)
+        for code in codes:  # the last round ran to its end: every post is its last version
+            path = next(p for n, p in mirror.posts().items() if code in n)
+            assert read(path).body == f"<p>{code} 第{rounds + 1}版。</p>"
+        verified = mirror.scrapy("verify")
+        assert verified.returncode == 0, verified.output
+
+
+def snapshot(mirror: Mirror, codes: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """Per article: its post's text and the texts of the versions kept."""
+    posts = mirror.posts()
+    out = {}
+    for code in codes:
+        path = next(p for n, p in posts.items() if code in n)
+        kept = [p.read_text("utf-8") for p in versions(mirror.dir, code, path)]
+        out[code] = (path.read_text("utf-8"), kept)
+    return out
+
+
+def count_revisions(root: Path) -> int:
+    return sum(1 for _ in (root / REVISIONS_DIR).glob("*/*.md"))
+
+
+def check_revisions(mirror: Mirror, codes: list[str]) -> None:
+    posts = mirror.posts()
+    assert len(posts) == len(codes)
+    for code in codes:
+        path = next(p for n, p in posts.items() if code in n)
+        chain = [*versions(mirror.dir, code, path), path]
+        texts = [p.read_text("utf-8") for p in chain]
+        for p, t in zip(chain, texts, strict=True):
+            assert render(parse(t, str(p)), BASE) == t, p  # whole
+        assert all(a != b for a, b in itertools.pairwise(texts)), code  # none kept twice
+        bodies = [parse(t).body for t in texts]
+        rounds = [0 if "版" not in b else int(b.split("第")[1].split("版")[0]) for b in bodies]
+        assert rounds == sorted(rounds), (code, rounds)  # the post is the newest
