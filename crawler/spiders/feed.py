@@ -412,8 +412,11 @@ class FeedSpider(scrapy.Spider):
             self.crawler.stats.set_value("mirror/listing_prefetch/unread", unread)
         if reason == "finished":
             self.store.end_walk(self.name)
-        for code in list(self.claimed_revisits):  # never asked for: due again next run
-            self.revisit_answered(code, release=True)
+        # Never asked for: due again next run. A fleet's requests are in its
+        # shared queue, answered by whichever worker takes them: they stay claimed.
+        if not self.crawler.settings.get("REDIS_URL"):
+            for code in list(self.claimed_revisits):
+                self.revisit_answered(code, release=True)
         if self.revisits is not None:
             self.revisits.close()
         close_store(self.store)
