@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import shutil
 import signal
 import time
@@ -39,7 +40,7 @@ from crawler.mirror.revisions import (
 )
 from crawler.mirror.revisionsite import diff_html, sentences, text_of
 from crawler.mirror.revisits import RevisitSchedule, Scheduled, parse_ages
-from tests.conftest import DATA, FAST, Mirror, ReplicaServer, replica_feeds
+from tests.conftest import DATA, FAST, Mirror, ReplicaServer, replica_feeds, shipped_feeds
 from tests.utils.cmdline import Result, popen_scrapy, run_scrapy
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -246,6 +247,28 @@ def test_verify_flags_a_revision_newer_than_its_post(story, tmp_path):
     result = mirror.scrapy("verify")
     assert result.returncode == 1
     assert f"{newest.name}: newer than its post {post_name}" in result.stdout
+
+
+@pytest.mark.parametrize("catalog", ["replica", "shipped"])
+def test_every_kind_of_feed_revisited_unchanged_writes_nothing(catalog, tmp_path):
+    """HTML pages (UTF-8 and GBK), content APIs, list APIs, rolling news with
+    its digest, outlet filters: an article revisited as it was is no revision."""
+    with ReplicaServer("--articles", "6") as replica:
+        feeds = replica_feeds(replica) if catalog == "replica" else shipped_feeds(replica)
+        mirror = Mirror(tmp_path, feeds)
+        runs = []
+        for at in (timedelta(0), timedelta(hours=1)):
+            result = mirror.scrapy(
+                "crawlall", "-s", "MIRROR_REVISIT=1h", "-s", f"MIRROR_NOW={(T0 + at).isoformat()}"
+            )
+            assert result.returncode in (0, 1), result.output[-3000:]  # some feeds serve faults
+            runs.append(result.stdout)
+            if not at:
+                before = {name: path.read_bytes() for name, path in mirror.posts().items()}
+    assert {name: path.read_bytes() for name, path in mirror.posts().items()} == before
+    assert not (mirror.dir / REVISIONS_DIR).exists()
+    revisited = sum(int(n) for n in re.findall(r"(\d+) revisited, 0 revisions", runs[1]))
+    assert revisited == len(before) and " revision," not in runs[1], runs[1]
 
 
 # --- The site -----------------------------------------------------------------
