@@ -38,21 +38,21 @@ class Reviser:
         self.base_url = settings.get("MIRROR_BASE_URL")
         self.durable = settings.getbool("MIRROR_FSYNC")
         self.site = settings.getbool("MIRROR_SITE_ENABLED")
-        self.schedule_ = RevisitSchedule.from_settings(settings)
+        self.revisits = RevisitSchedule.from_settings(settings)
 
     def close(self) -> None:
-        if self.schedule_ is not None:
-            self.schedule_.close()
+        if self.revisits is not None:
+            self.revisits.close()
 
     def now(self) -> float:
         return now_from_settings(self.crawler.settings).timestamp()
 
     def schedule(self, item: Article, post: Post) -> None:
         """Put the post just written on the revisit schedule."""
-        if self.schedule_ is None:
+        if self.revisits is None:
             return
         try:
-            self.schedule_.add(Scheduled(
+            self.revisits.add(Scheduled(
                 info_code=post.info_code, feed=item.feed, first=self.now(), url=item.url,
                 share_url=item.share_url, post=post.filename, fields=dict(item.listing),
             ))  # fmt: skip
@@ -112,4 +112,10 @@ class Reviser:
             kept,
         )
         if self.site:
-            revisionsite.publish(self.root, item.info_code, path)
+            try:
+                revisionsite.publish(self.root, item.info_code, path)
+            except FormatError as e:  # an earlier version edited by hand: scrapy verify says more
+                stats.inc_value("mirror/errors/site")
+                logger.error(
+                    "Cannot write the site pages of the revisions of %s: %s", item.info_code, e
+                )

@@ -262,7 +262,16 @@ class FeedSpider(scrapy.Spider):
         articles (lower priority), within the feed's politeness."""
         if self.revisits is None:
             return
-        due = self.revisits.claim_due(self.name, now_from_settings(self.crawler.settings))
+        try:
+            due = self.revisits.claim_due(self.name, now_from_settings(self.crawler.settings))
+        except OSError as e:  # a full or read-only disk: the posts will say so too
+            logger.warning(
+                "Cannot claim the revisits of feed %s in %s: %s; none this run",
+                self.name,
+                e.filename or self.revisits.path,
+                e.strerror or e,
+            )
+            return
         if due:
             logger.info("Feed %s: %d articles to revisit", self.name, len(due))
         for revisit in due:
@@ -283,8 +292,18 @@ class FeedSpider(scrapy.Spider):
 
     def revisit_answered(self, code: str, release: bool = False) -> None:
         revisit = self.claimed_revisits.pop(code, None)
-        if revisit is not None and release and self.revisits is not None:
+        if revisit is None or not release or self.revisits is None:
+            return
+        try:
             self.revisits.release(revisit)  # due again at the next run
+        except OSError as e:  # only this revisit is lost; the next age comes
+            logger.warning(
+                "Cannot give back the revisit of article %s of feed %s in %s: %s",
+                code,
+                self.name,
+                e.filename or self.revisits.path,
+                e.strerror or e,
+            )
 
     # -- articles -----------------------------------------------------------
     def article_request(self, entry: Entry) -> Request:
