@@ -45,9 +45,12 @@ class ReplicaProcess:
     def publish(self, feed: str, n: int) -> list[str]:
         return self.get(f"/_replica/publish?feed={feed}&n={n}")
 
-    def revise(self, info_code: str, title: str | None = None, body: str | None = None) -> None:
-        """Change the article's title and/or body from now on (a correction)."""
-        given = {"title": title, "body": body}
+    def revise(
+        self, info_code: str, title: str | None = None, body: str | None = None, gone: bool = False
+    ) -> None:
+        """Change the article's title and/or body from now on (a correction),
+        or take it down (``gone``: answered 404 from now on)."""
+        given = {"title": title, "body": body, "gone": "1" if gone else None}
         query = urlencode({"infoCode": info_code, **{k: v for k, v in given.items() if v}})
         self.get(f"/_replica/revise?{query}")
 

@@ -704,11 +704,12 @@ class Replica:
                 return _json(self.publish(feed, int(n), outlet))
             except KeyError:
                 return _json({"error": f"unknown feed {feed!r}"}, 404)
-        if path == "/_replica/revise":  # a correction: ?infoCode=…&title=…&body=…
+        if path == "/_replica/revise":  # a correction: ?infoCode=…&title=…&body=…[&gone=1]
             code = (query.get("infoCode") or [""])[0]
             title = (query.get("title") or [""])[0] or None
             body = (query.get("body") or [""])[0] or None
-            if not self.source.revise(code, title, body):
+            gone = (query.get("gone") or [""])[0] == "1"
+            if not self.source.revise(code, title, body, gone):
                 return _json({"error": f"no article {code!r}"}, 404)
             return _json({"ok": True})
         return _json({"error": "unknown control"}, 404)

@@ -249,6 +249,25 @@ def test_verify_flags_a_revision_newer_than_its_post(story, tmp_path):
     assert f"{newest.name}: newer than its post {post_name}" in result.stdout
 
 
+def test_an_article_taken_down_is_asked_for_once_per_age_and_its_post_kept(tmp_path):
+    with ReplicaServer("--articles", "2", "--no-faults") as replica:
+        mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao"))
+        asked = []
+        for at in (0, 60, 90, 120):  # minutes; ages 1h and 2h
+            if at == 60:
+                replica.revise(SEED, gone=True)
+            replica.reset()
+            now = (T0 + timedelta(minutes=at)).isoformat()
+            result = mirror.scrapy("crawl", "kunmingribao", "-s", "MIRROR_REVISIT=1h,2h",
+                                   "-s", f"MIRROR_NOW={now}")  # fmt: skip
+            assert result.returncode == 0, result.output[-3000:]
+            if not at:
+                before = {name: path.read_bytes() for name, path in mirror.posts().items()}
+            asked.append(sum(n for p, n in replica.stats()["by_path"].items() if SEED in p))
+    assert asked == [1, 1, 0, 1]  # not again at each run: once at each age
+    assert {name: path.read_bytes() for name, path in mirror.posts().items()} == before
+
+
 @pytest.mark.parametrize("catalog", ["replica", "shipped"])
 def test_every_kind_of_feed_revisited_unchanged_writes_nothing(catalog, tmp_path):
     """HTML pages (UTF-8 and GBK), content APIs, list APIs, rolling news with

@@ -8,8 +8,9 @@ the site's pages of it (:mod:`crawler.mirror.revisionsite`).
 Stats, per feed: ``mirror/revisits`` (answered, counted by the spider),
 ``mirror/revisions`` (found), ``mirror/revisits/unchanged``,
 ``mirror/revisits/other_fields`` (date or outlet alone changed: logged, not a
-revision), ``mirror/revisits/gone`` (the post file is no longer there),
-``mirror/revisits/failed`` (not answered: due again next run).
+revision), ``mirror/revisits/gone`` (the post file is no longer there, or
+the source answers 4xx: that age is done), ``mirror/revisits/failed`` (no
+answer: due again next run).
 """
 
 from __future__ import annotations

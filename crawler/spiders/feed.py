@@ -382,11 +382,14 @@ class FeedSpider(scrapy.Spider):
         request = failed_request(failure)
         code = request.meta["info_code"]
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
+        gone = status is not None and 400 <= status < 500 and status != 429
         if request.meta.get("revisit"):
-            # The post stays as it is; the revisit is due again at the next run.
-            self.revisit_answered(code, release=True)
-            self.crawler.stats.inc_value("mirror/revisits/failed")
-        elif status is not None and 400 <= status < 500 and status != 429:
+            # The post stays as it is. Gone or refused: that age is done (a
+            # deleted article is not asked for on every run); else it is due
+            # again at the next run.
+            self.revisit_answered(code, release=not gone)
+            self.crawler.stats.inc_value(f"mirror/revisits/{'gone' if gone else 'failed'}")
+        elif gone:
             # Gone or refused: not asked for again before the retry window.
             self.store.forget_drop(code, self.name)
         else:
