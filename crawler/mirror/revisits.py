@@ -91,7 +91,7 @@ class RevisitSchedule:
         state = Path(mirror_dir) / STATE_DIR
         state.mkdir(parents=True, exist_ok=True)
         self.path = state / REVISITS_FILE
-        self._articles: dict[str, Scheduled] = {}
+        self._articles: dict[str, dict] = {}  # infoCode → its record, "d" kept up to date
         self._offset = 0
         self._mutex = threading.Lock()
         self._lock_file = open(state / REVISITS_LOCK_FILE, "a+b")  # noqa: SIM115
@@ -143,22 +143,18 @@ class RevisitSchedule:
         self._offset += end
 
     def _apply(self, record: dict) -> None:
+        """One line of the file: records are kept as read (a schedule of many
+        thousands opens in milliseconds), made :class:`Scheduled` when due."""
         code = record["c"]
         if "f" in record:
-            self._articles[code] = Scheduled(
-                info_code=code, feed=record["f"], first=float(record["t"]), url=record["u"],
-                share_url=record["s"], post=record["p"], fields=dict(record.get("e") or {}),
-                done=float(record.get("d", 0)),
-            )  # fmt: skip
+            record.setdefault("d", 0)
+            self._articles[code] = record
             return
         article = self._articles.get(code)
         if article is None:
             return
         age = float(record["d"])
-        if record.get("r"):
-            article.done = min(article.done, age)
-        else:
-            article.done = max(article.done, age)
+        article["d"] = min(article["d"], age) if record.get("r") else max(article["d"], age)
 
     def _append(self, records: list[dict]) -> None:
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -166,14 +162,14 @@ class RevisitSchedule:
             f.write(text.encode("utf-8"))
             self._offset = f.tell()
 
-    def finished(self, article: Scheduled) -> bool:
-        return bool(self.ages) and article.done >= self.ages[-1]
+    def finished(self, record: dict) -> bool:
+        return bool(self.ages) and record["d"] >= self.ages[-1]
 
     def _compact(self) -> None:
         keep = {c: a for c, a in self._articles.items() if not self.finished(a)}
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         tmp.write_text(
-            "".join(json.dumps(self._record(a), ensure_ascii=False) + "\n" for a in keep.values()),
+            "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in keep.values()),
             "utf-8",
         )
         os.replace(tmp, self.path)
@@ -193,13 +189,21 @@ class RevisitSchedule:
             record["d"] = a.done
         return record
 
+    @staticmethod
+    def _scheduled(r: dict) -> Scheduled:
+        return Scheduled(
+            info_code=r["c"], feed=r["f"], first=float(r["t"]), url=r["u"], share_url=r["s"],
+            post=r["p"], fields=dict(r.get("e") or {}), done=float(r["d"]),
+        )  # fmt: skip
+
     # -- the schedule ---------------------------------------------------------
     def add(self, article: Scheduled) -> None:
         """Put a post just written on the schedule."""
         with self.locked():
             self._read()
-            self._append([self._record(article)])
-            self._articles[article.info_code] = article
+            record = self._record(article)
+            self._append([record])
+            self._apply(record)
 
     def claim_due(self, feed: str, now: datetime, limit: int = 0) -> list[Revisit]:
         """Claim the revisits of ``feed`` due at ``now``, the longest due first;
@@ -208,19 +212,21 @@ class RevisitSchedule:
         with self.locked():
             self._read()
             due: list[Revisit] = []
-            for a in self._articles.values():
-                if a.feed != feed:
+            for r in self._articles.values():
+                if r["f"] != feed:
                     continue
-                passed = [age for age in self.ages if age > a.done and a.first + age <= t]
+                first, done = float(r["t"]), r["d"]
+                passed = [age for age in self.ages if age > done and first + age <= t]
                 if passed:
-                    due.append(Revisit(a, passed[-1], a.done))
+                    due.append(Revisit(self._scheduled(r), passed[-1], done))
             due.sort(key=lambda r: r.article.first)
             if limit:
                 due = due[:limit]
             if due:
-                self._append([{"c": r.article.info_code, "d": r.age} for r in due])
-                for r in due:
-                    self._apply({"c": r.article.info_code, "d": r.age})
+                claims = [{"c": v.article.info_code, "d": v.age} for v in due]
+                self._append(claims)
+                for claim in claims:
+                    self._apply(claim)
         return due
 
     def release(self, revisit: Revisit) -> None:
