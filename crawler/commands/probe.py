@@ -1,15 +1,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, cast
 
 from scrapy.exceptions import UsageError
 
 from crawler.commands import ScrapyCommand, feed_names
 from crawler.ops.probe import ProbeSpider, probe_spider
-
-if TYPE_CHECKING:
-    from crawler.spiders.feed import FeedSpider
 
 
 class Command(ScrapyCommand):
@@ -47,9 +43,7 @@ class Command(ScrapyCommand):
         assert self.crawler_process
         loader = self.crawler_process.spider_loader
         (name,) = feed_names(args[0], loader.list())
-        # The project's loader (crawler.spiderloader) makes every spider a FeedSpider.
-        spidercls = cast("type[FeedSpider]", loader.load(name))
-        crawler = self.crawler_process.create_crawler(probe_spider(spidercls))
+        crawler = self.crawler_process.create_crawler(probe_spider(loader.load(name)))
         self.crawler_process.crawl(crawler)
         self.crawler_process.start()
         spider = crawler.spider

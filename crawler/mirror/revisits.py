@@ -38,10 +38,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from scrapy.settings import BaseSettings
+from scrapy import signals
+from scrapy.crawler import Crawler
 
 from crawler.mirror.paths import REVISITS_FILE, REVISITS_LOCK_FILE, STATE_DIR
 from crawler.ops.scheduler import parse_duration
+from crawler.process import process_of
 
 logger = logging.getLogger(__name__)
 
@@ -100,12 +102,6 @@ class RevisitSchedule:
             finished = sum(self.finished(a) for a in self._articles.values())
             if finished >= COMPACT_MIN and 2 * finished > len(self._articles):
                 self._compact()
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> RevisitSchedule | None:
-        """The schedule of ``MIRROR_DIR``; None when ``MIRROR_REVISIT`` is empty."""
-        ages = parse_ages(settings.get("MIRROR_REVISIT"))
-        return cls(settings.get("MIRROR_DIR"), ages) if ages else None
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -240,3 +236,32 @@ class RevisitSchedule:
     def pending(self) -> int:
         """Articles with a revisit still to come."""
         return sum(not self.finished(a) for a in self._articles.values())
+
+
+def revisit_schedule(crawler: Crawler) -> RevisitSchedule | None:
+    """The revisit schedule of ``crawler``: one object, however many of its
+    components ask (the spider claims, the writer adds); None when
+    ``MIRROR_REVISIT`` is empty.
+
+    As the dedup store (:func:`crawler.mirror.dedup.dedup_store`): the
+    crawlers of one process on the same mirror folder share one
+    (:class:`crawler.process.MirrorProcess`), closed when the last of them stops.
+    """
+    if hasattr(crawler, "revisit_schedule"):
+        return crawler.revisit_schedule
+    settings = crawler.settings
+    ages = parse_ages(settings.get("MIRROR_REVISIT"))
+    if not ages:
+        crawler.revisit_schedule = None  # type: ignore[attr-defined]
+        return None
+    mirror_dir = settings.get("MIRROR_DIR")
+    process = process_of(crawler)
+    key = f"{Path(mirror_dir).resolve()}|{ages}"
+    made = process.acquire("revisit-schedule", key, lambda: RevisitSchedule(mirror_dir, ages))
+    crawler.revisit_schedule = made  # type: ignore[attr-defined]
+
+    def give_back() -> None:
+        process.release(made)
+
+    crawler.signals.connect(give_back, signal=signals.engine_stopped, weak=False)
+    return made

@@ -1,4 +1,5 @@
-"""Cleans the article body (SPEC §3.2) with the feed's own boilerplate rules.
+"""Cleans the article body (SPEC §3.2) with the feed's own boilerplate rules
+(``drop``) and its source's markup rules (``cleaning``, :mod:`crawler.cleaning.rules`).
 
 A body larger than ``MIRROR_MAX_BODY_BYTES`` once cleaned is dropped as
 ``too_large``: nothing a source sends may make one post multiply the site's
@@ -10,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
 from crawler.cleaning.cleaner import BodyCleaner, clean_digest
-from crawler.items import Article
+from crawler.cleaning.rules import load_rules
+from crawler.items import Article, ArticleDropped
 
 if TYPE_CHECKING:
     from crawler.spiders.feed import FeedSpider
@@ -34,7 +35,7 @@ class CleanPipeline:
             return item
         feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
         if self.cleaner is None:
-            self.cleaner = BodyCleaner(feed.drop)
+            self.cleaner = BodyCleaner(feed.drop, load_rules(feed.cleaning))
         item.body = self.cleaner.clean(item.body or "", item.url)
         if feed.rolling:
             item.digest = clean_digest(item.digest or "")
@@ -50,6 +51,4 @@ class CleanPipeline:
         return item
 
     def drop(self, reason: str, detail: str = "") -> None:
-        self.crawler.stats.inc_value("mirror/dropped")
-        self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
-        raise DropItem(f"{reason}: {detail}" if detail else reason, log_level="WARNING")
+        raise ArticleDropped(reason, detail)  # counted by the spider, with the claim settled

@@ -25,7 +25,7 @@ from crawler.items import Article
 from crawler.mirror import revisionsite
 from crawler.mirror.archive import FormatError, Post, read, render
 from crawler.mirror.revisions import compare, find_post, record
-from crawler.mirror.revisits import RevisitSchedule, Scheduled
+from crawler.mirror.revisits import Scheduled, revisit_schedule
 from crawler.mirror.rotation import now_from_settings
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,7 @@ class Reviser:
         self.base_url = settings.get("MIRROR_BASE_URL")
         self.durable = settings.getbool("MIRROR_FSYNC")
         self.site = settings.getbool("MIRROR_SITE_ENABLED")
-        self.revisits = RevisitSchedule.from_settings(settings)
-
-    def close(self) -> None:
-        if self.revisits is not None:
-            self.revisits.close()
+        self.revisits = revisit_schedule(crawler)  # the spider's too
 
     def now(self) -> float:
         return now_from_settings(self.crawler.settings).timestamp()

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, cast
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
-from crawler.items import Article
+from crawler.items import Article, ArticleDropped, Outcome
 from crawler.source.catalog import INFO_CODE
 from crawler.source.dates import parse_date
+from crawler.source.fields import one_line, outlet_name, takes_outlet
 
 if TYPE_CHECKING:
     from crawler.spiders.feed import FeedSpider
-
-_SOURCE_PREFIX = re.compile(r"^\s*(?:来源|来自|稿源|source)\s*[：:]\s*", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-MAX_OUTLET = 64
-
-
-class FilteredOut(DropItem):
-    """An article of an outlet the feed does not take (``outlets``)."""
-
-
-def one_line(text: str | None) -> str:
-    """Trimmed, with inner runs of whitespace (and control characters) as one space."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())
 
 
 class ValidatePipeline:
@@ -42,9 +28,7 @@ class ValidatePipeline:
             return item
         reason = self.check(item)
         if reason:
-            self.crawler.stats.inc_value("mirror/dropped")
-            self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
-            raise DropItem(reason, log_level="WARNING")
+            raise ArticleDropped(reason)  # counted by the spider, with the claim settled
         return item
 
     def check(self, item: Article) -> str | None:
@@ -62,10 +46,14 @@ class ValidatePipeline:
             return "bad_date"
         if not (item.body or "").strip():
             return "missing_body"
-        outlet = one_line(_SOURCE_PREFIX.sub("", one_line(item.outlet)))[:MAX_OUTLET]
-        if not feed.wants_outlet(outlet):
-            self.crawler.stats.inc_value("mirror/filtered")
-            raise FilteredOut(f"outlet {outlet!r} is not one of the feed's", log_level="DEBUG")
+        outlet = outlet_name(item.outlet)
+        if not takes_outlet(feed, outlet):
+            raise ArticleDropped(
+                "filtered",
+                f"outlet {outlet!r} is not one of the feed's",
+                Outcome.FILTERED,
+                log_level="DEBUG",
+            )
         if feed.auto_outlet and not outlet:
             return "missing_outlet"
         item.outlet = feed.outlet_for(outlet)

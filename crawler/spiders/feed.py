@@ -3,29 +3,34 @@
 One class serves every feed; :mod:`crawler.spiderloader` makes a subclass per
 catalog entry, named after it, with the checked :class:`~crawler.source.catalog.Feed`
 as its ``feed`` attribute.
+
+Its length: the listing walk (with listings fetched ahead) and the claims it
+opens are one Scrapy spider; the extraction lives in
+:mod:`crawler.source.article` and the listing parsing in
+:mod:`crawler.source.listings`, and every claim is settled in
+:meth:`FeedSpider.settle`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotSupported
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.items import Article
-from crawler.mirror.dedup import DedupStore, close_store, open_store
-from crawler.mirror.revisits import Revisit, RevisitSchedule
+from crawler.items import Article, ArticleDropped, Outcome
+from crawler.mirror.dedup import DedupStore, dedup_store
+from crawler.mirror.revisits import Revisit, RevisitSchedule, revisit_schedule
 from crawler.mirror.rotation import now_from_settings
-from crawler.pipelines.validate import FilteredOut
-from crawler.pipelines.write import StorageError
-from crawler.source.catalog import ARTICLE_FIELDS, Feed
+from crawler.source.article import article_urls, extract_article, wanted
+from crawler.source.catalog import Feed
 from crawler.source.failures import cause, describe, error_kind, failed_request
 from crawler.source.listings import (
     Entry,
@@ -34,8 +39,6 @@ from crawler.source.listings import (
     ListingError,
     feed_hosts,
     listing_for,
-    load_json,
-    scalar,
 )
 from crawler.source.listingwalk import ListingWalk
 
@@ -47,42 +50,40 @@ REVISIT_PRIORITY = -10  # a run's new articles first, then the revisits due (SPE
 
 class FeedSpider(scrapy.Spider):
     feed: Feed
-    store: DedupStore
     listing: HtmlListing | JsonListing
     resume: bool
     prefetch: int
     left_out: set[str]
     walks: dict[int, ListingWalk]
-    revisits: RevisitSchedule | None
     claimed_revisits: dict[str, Revisit]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
+        # Scrapy makes the spider before the add-ons have set the crawler's
+        # settings: what they may switch (the store, prefetch) is read in start().
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.store = cls.dedup_store(crawler)
-        spider.store.use_catalog_entry(spider.name, spider.feed.fingerprint)
         spider.listing = listing_for(spider.feed)
         spider.resume = False
-        # Listing pages fetched ahead on a backfill (crawler.source.listingwalk); not in a
-        # fleet, whose workers share the requests of one walk.
-        spider.prefetch = (
-            0
-            if crawler.settings.get("REDIS_URL")
-            else crawler.settings.getint("MIRROR_LISTING_PREFETCH")
-        )
+        spider.prefetch = 0
         spider.walks = {}  # by first URL, when fetching ahead
         spider.left_out = set()  # fetched this run and found of another outlet
-        spider.revisits = RevisitSchedule.from_settings(crawler.settings)
-        spider.claimed_revisits = {}  # by infoCode: claimed, not answered yet
+        spider.claimed_revisits = {}  # by infoCode: claimed, not settled yet
+        crawler.signals.connect(spider.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(spider.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
         return spider
 
-    @classmethod
-    def dedup_store(cls, crawler: Crawler) -> DedupStore:
-        """Where this spider claims articles and remembers outcomes."""
-        return open_store(crawler.settings)
+    @property
+    def store(self) -> DedupStore:
+        """Where this spider claims articles and remembers outcomes: the
+        crawler's one store (``MIRROR_DEDUP_STORE``), the writer's too."""
+        return dedup_store(self.crawler)
+
+    @property
+    def revisits(self) -> RevisitSchedule | None:
+        """The crawler's revisit schedule (the writer's too); None: revisits off."""
+        return revisit_schedule(self.crawler)
 
     @classmethod
     def allowed_hosts(cls, feed: Feed) -> list[str]:
@@ -90,6 +91,10 @@ class FeedSpider(scrapy.Spider):
 
     # -- listings -----------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
+        self.store.use_catalog_entry(self.name, self.feed.fingerprint)
+        # Listing pages fetched ahead on a backfill (crawler.source.listingwalk); the
+        # fleet add-on sets 0: its workers share the requests of one walk.
+        self.prefetch = self.crawler.settings.getint("MIRROR_LISTING_PREFETCH")
         self.resume = self.store.begin_walk(self.name)
         if self.resume:
             logger.info(
@@ -155,7 +160,7 @@ class FeedSpider(scrapy.Spider):
             )
             return
         for rejected in found.rejected:
-            self.count_drop(rejected.reason)
+            self.count(Outcome.DROPPED, rejected.reason)
             logger.warning(
                 "Dropped an entry of feed %s: %s (%s) on listing <%s>",
                 self.name,
@@ -176,7 +181,7 @@ class FeedSpider(scrapy.Spider):
             if entry.info_code in self.left_out:
                 continue  # fetched earlier in this run, another outlet's: counted then
             if not self.wants(entry):
-                stats.inc_value("mirror/filtered")
+                self.count(Outcome.FILTERED)
                 continue
             wanted += 1
             oldest_new = False
@@ -229,8 +234,7 @@ class FeedSpider(scrapy.Spider):
 
     def wants(self, entry: Entry) -> bool:
         """False for an entry the listing names as another outlet's (``outlets``)."""
-        outlet = entry.fields.get("outlet")
-        return outlet is None or self.feed.wants_outlet(outlet)
+        return wanted(self.feed, entry)
 
     def listing_failed(self, failure: Failure) -> list[Request] | None:
         request = failed_request(failure)
@@ -290,9 +294,10 @@ class FeedSpider(scrapy.Spider):
                 dont_filter=True,
             )
 
-    def revisit_answered(self, code: str, release: bool = False) -> None:
+    def settle_revisit(self, code: str, again: bool) -> None:
+        """A revisit claimed by this spider, done, or given back (``again``)."""
         revisit = self.claimed_revisits.pop(code, None)
-        if revisit is None or not release or self.revisits is None:
+        if revisit is None or not again or self.revisits is None:
             return
         try:
             self.revisits.release(revisit)  # due again at the next run
@@ -307,93 +312,41 @@ class FeedSpider(scrapy.Spider):
 
     # -- articles -----------------------------------------------------------
     def article_request(self, entry: Entry) -> Request:
-        code = entry.info_code
-        if self.feed.api:
-            url = self.feed.api.format(infoCode=entry.api_code or code)
-        else:
-            url = entry.url or self.feed.share_url.format(infoCode=code)
-        share_url = (
-            self.feed.share_url.format(infoCode=code) if self.feed.share_url else entry.url or url
-        )
+        url, share_url = article_urls(self.feed, entry)
         return Request(
             url,
             callback=self.parse_article,
             errback=self.article_failed,
             cb_kwargs={"entry": entry, "share_url": share_url},
-            meta={"info_code": code},
+            meta={"info_code": entry.info_code},
             dont_filter=True,
         )
 
     def parse_article(self, response: Response, entry: Entry, share_url: str) -> Iterator[Article]:
         revisit = response.meta.get("revisit", "")
         if revisit:
-            self.revisit_answered(entry.info_code)
             self.crawler.stats.inc_value("mirror/revisits")
         try:
-            found = self.article_fields(response)
+            article = extract_article(response, self.feed, entry, share_url)
         except ValueError as e:
             self.drop(entry.info_code, response.url, str(e), revisit=bool(revisit))
             return
-        fields = {name: found.get(name) or entry.fields.get(name) for name in ARTICLE_FIELDS}
-        yield Article(
-            feed=self.name,
-            info_code=entry.info_code,
-            url=response.url,
-            share_url=share_url,
-            title=fields["title"],
-            date=fields["date"],
-            outlet=fields["outlet"],
-            body=fields["body"],
-            digest=entry.fields.get("digest") if self.feed.rolling else None,
-            listing=entry.fields,
-            revisit=revisit,
-        )
-
-    def article_fields(self, response: Response) -> dict[str, str | None]:
-        """The fields the article's own page or content API gives (ValueError: unreadable)."""
-        return self.api_fields(response) if self.feed.api else self.page_fields(response)
-
-    def page_fields(self, response: Response) -> dict[str, str | None]:
-        if not isinstance(response, TextResponse):
-            raise ValueError("not_html")
-        found: dict[str, str | None] = {}
-        for name, css in self.feed.article.items():
-            if name == "body":
-                nodes = response.css(css)
-                found[name] = "".join(nodes[0].xpath("node()").getall()) if nodes else None
-            elif "::" in css:
-                found[name] = " ".join(response.css(css).getall()) or None
-            else:
-                nodes = response.css(css)
-                found[name] = nodes[0].xpath("string()").get() if nodes else None
-        return found
-
-    def api_fields(self, response: Response) -> dict[str, str | None]:
-        try:
-            data = load_json(response)
-        except ValueError:
-            raise ValueError("bad_json") from None
-        if not isinstance(data, Mapping):
-            raise ValueError("bad_json")
-        # A field of another JSON type (object, array, bool) counts as missing.
-        return {name: scalar(data.get(key)) for name, key in self.feed.api_fields.items()}
+        article.revisit = revisit
+        yield article
 
     def article_failed(self, failure: Failure) -> None:
         request = failed_request(failure)
         code = request.meta["info_code"]
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
         gone = status is not None and 400 <= status < 500 and status != 429
-        if request.meta.get("revisit"):
+        revisit = bool(request.meta.get("revisit"))
+        if revisit:
             # The post stays as it is. Gone or refused: that age is done (a
             # deleted article is not asked for on every run); else it is due
             # again at the next run.
-            self.revisit_answered(code, release=not gone)
             self.crawler.stats.inc_value(f"mirror/revisits/{'gone' if gone else 'failed'}")
-        elif gone:
-            # Gone or refused: not asked for again before the retry window.
-            self.store.forget_drop(code, self.name)
-        else:
-            self.store.release(code)
+        # Gone or refused: not asked for again before the retry window.
+        self.settle(code, Outcome.HELD if gone else Outcome.RETRY, revisit=revisit)
         self.crawler.stats.inc_value(f"mirror/errors/{error_kind(failure)}")
         logger.error(
             "Article %s of feed %s failed: %s <%s>",
@@ -403,30 +356,52 @@ class FeedSpider(scrapy.Spider):
             request.url,
         )
 
-    # -- outcomes -----------------------------------------------------------
-    def count_drop(self, reason: str) -> None:
-        self.crawler.stats.inc_value("mirror/dropped")
-        self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
+    # -- outcomes: every claim opened above is settled here ---------------------
+    def count(self, outcome: Outcome, reason: str = "") -> None:
+        """Count an entry or article that gives no post (drops: by reason)."""
+        stats = self.crawler.stats
+        if outcome is Outcome.DROPPED:
+            stats.inc_value("mirror/dropped")
+            stats.inc_value(f"mirror/dropped/{reason}")
+        elif outcome is Outcome.FILTERED:
+            stats.inc_value("mirror/filtered")
+
+    def settle(self, code: str, outcome: Outcome, reason: str = "", revisit: bool = False) -> None:
+        """The claim of an article that gives no post, settled as ``outcome`` says.
+
+        A revisit's (``revisit``) leaves its post and the dedup store as they
+        are: its revisit claim is done, or given back (``RETRY``: due again at
+        the next run).
+        """
+        self.count(outcome, reason)
+        if revisit:
+            self.settle_revisit(code, again=outcome is Outcome.RETRY)
+        elif outcome is Outcome.DROPPED or outcome is Outcome.HELD:
+            self.store.forget_drop(code, self.name)
+        else:
+            if outcome is Outcome.FILTERED:
+                self.left_out.add(code)  # another feed may take it; this run's listings skip it
+            self.store.release(code)
 
     def drop(self, code: str, url: str, reason: str, revisit: bool = False) -> None:
-        self.count_drop(reason)
-        if not revisit:  # a revisit's post stays: nothing to hold back
-            self.store.forget_drop(code, self.name)
+        self.settle(code, Outcome.DROPPED, reason, revisit=revisit)
         logger.warning("Dropped article %s of feed %s: %s <%s>", code, self.name, reason, url)
 
+    def item_scraped(self, item: Any, **kwargs: Any) -> None:
+        if isinstance(item, Article) and item.revisit:
+            self.settle(item.info_code, Outcome.REVISITED, revisit=True)
+
     def item_dropped(self, item: Any, exception: BaseException, **kwargs: Any) -> None:
-        if isinstance(item, Article) and not item.revisit:
-            if isinstance(exception, FilteredOut):
-                self.left_out.add(item.info_code)
-                self.store.release(item.info_code)  # another feed may take it
-            elif isinstance(exception, StorageError):
-                self.store.release(item.info_code)  # not written: the next run takes it
-            else:
-                self.store.forget_drop(item.info_code, self.name)
+        if isinstance(item, Article):
+            revisit = bool(item.revisit)
+            if isinstance(exception, ArticleDropped):
+                self.settle(item.info_code, exception.outcome, exception.reason, revisit)
+            else:  # a DropItem of another component: held back, as a drop
+                self.settle(item.info_code, Outcome.HELD, revisit=revisit)
 
     def item_failed(self, item: Any, **kwargs: Any) -> None:
-        if isinstance(item, Article) and not item.revisit:
-            self.store.release(item.info_code)
+        if isinstance(item, Article):
+            self.settle(item.info_code, Outcome.RETRY, revisit=bool(item.revisit))
 
     def spider_closed(self, reason: str) -> None:
         unread = sum(walk.unread for walk in self.walks.values())
@@ -434,11 +409,9 @@ class FeedSpider(scrapy.Spider):
             self.crawler.stats.set_value("mirror/listing_prefetch/unread", unread)
         if reason == "finished":
             self.store.end_walk(self.name)
-        # Never asked for: due again next run. A fleet's requests are in its
-        # shared queue, answered by whichever worker takes them: they stay claimed.
-        if not self.crawler.settings.get("REDIS_URL"):
+        # Never asked for: due again next run. A queue that outlives the crawl
+        # (SCHEDULER_PERSIST: a fleet's, answered by whichever worker takes its
+        # requests) keeps them claimed.
+        if not self.crawler.settings.getbool("SCHEDULER_PERSIST"):
             for code in list(self.claimed_revisits):
-                self.revisit_answered(code, release=True)
-        if self.revisits is not None:
-            self.revisits.close()
-        close_store(self.store)
+                self.settle(code, Outcome.RETRY, revisit=True)
