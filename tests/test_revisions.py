@@ -39,7 +39,8 @@ from crawler.mirror.revisions import (
     versions,
 )
 from crawler.mirror.revisionsite import diff_html, sentences, text_of
-from crawler.mirror.revisits import RevisitSchedule, Scheduled, parse_ages
+from crawler.mirror.revisits import RevisitSchedule, Scheduled, parse_ages, revisit_schedule
+from crawler.process import MirrorProcess
 from tests.conftest import DATA, FAST, Mirror, ReplicaServer, replica_feeds, shipped_feeds
 from tests.utils.cmdline import Result, popen_scrapy, run_scrapy
 
@@ -266,6 +267,51 @@ def test_an_article_taken_down_is_asked_for_once_per_age_and_its_post_kept(tmp_p
             asked.append(sum(n for p, n in replica.stats()["by_path"].items() if SEED in p))
     assert asked == [1, 1, 0, 1]  # not again at each run: once at each age
     assert {name: path.read_bytes() for name, path in mirror.posts().items()} == before
+
+
+def test_a_revision_the_disk_cannot_take_is_revisited_again_at_the_next_run(tmp_path):
+    """A revisit whose revision is not written (RETRY) is given back, not done."""
+    with ReplicaServer("--articles", "2", "--no-faults") as replica:
+        mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao"))
+
+        def run(minutes: int) -> Result:
+            now = (T0 + timedelta(minutes=minutes)).isoformat()
+            return mirror.scrapy("crawl", "kunmingribao", "-s", "MIRROR_REVISIT=1h,24h",
+                                 "-s", f"MIRROR_NOW={now}")  # fmt: skip
+
+        assert run(0).returncode == 0
+        replica.revise(SEED, body=BODY_2)
+        blocker = mirror.dir / REVISIONS_DIR
+        blocker.write_text("not a folder", "utf-8")  # the revision cannot be kept
+        failed = run(60)
+        assert failed.returncode != 0 and "storage" in failed.output, failed.output[-3000:]
+        name = next(n for n in mirror.posts() if SEED in n)
+        assert read(mirror.posts()[name]).body == SEED_BODY  # the post untouched
+        blocker.unlink()
+        again = run(120)  # before the next age (24h): only a revisit given back is due
+        assert again.returncode == 0, again.output[-3000:]
+    kept = versions(mirror.dir, SEED, mirror.posts()[name])
+    assert [p.name for p in kept] == ["20260101T020000Z.md"]
+    assert read(mirror.posts()[name]).body == BODY_2
+
+
+def test_the_spider_and_the_writer_share_one_schedule_closed_with_the_last_crawler(tmp_path):
+    from tests.test_process import project_crawler, stop
+
+    process = MirrorProcess()
+    one = project_crawler(tmp_path, MIRROR_PROCESS=process)
+    two = project_crawler(tmp_path, MIRROR_PROCESS=process)
+    schedule = revisit_schedule(one)
+    assert schedule is not None and revisit_schedule(one) is schedule
+    assert revisit_schedule(two) is schedule  # the other feed's crawler of the process
+    stop(one)
+    assert not schedule._lock_file.closed  # the other crawler still uses it
+    stop(two)
+    assert schedule._lock_file.closed and schedule not in list(process.parts())
+    process.close()
+    off = project_crawler(tmp_path, MIRROR_REVISIT="")
+    assert revisit_schedule(off) is None
+    stop(off)
 
 
 @pytest.mark.parametrize("catalog", ["replica", "shipped"])
