@@ -52,6 +52,15 @@ MIRROR_LISTING_PREFETCH = 4
 # 0 leaves it as Python sets it (crawler/extensions/collector.py).
 MIRROR_GC_THRESHOLD = 10000
 
+# Revisits (SPEC §9): ages after an article's first fetch at which a run of
+# its feed fetches it again (one request: its share page or content API) to
+# keep its revisions; comma-separated durations (30s, 10m, 1h, 2d); empty: off.
+# The default costs 2 requests per article, both in its first day (its first
+# fetch costs 1, the listing about 1 per 10 articles): the corrections made in
+# the first hour (figures, names, typos) and the next day's rewrites
+# (README, "Revisions").
+MIRROR_REVISIT = "1h,24h"
+
 # --- Seams: the components a fleet (crawler/addons/fleet.py) switches -------
 # Where articles are claimed and posts recorded once (a class with from_crawler,
 # subclassing crawler.mirror.dedup.DedupStore); one object per crawler, shared
@@ -112,7 +121,7 @@ MIRROR_QUIET_HOURS = 6
 # keeps its totals while the file stays small. 0 keeps every run. Status
 # judges QUIET feeds on the past week: keep at least 8.
 MIRROR_HISTORY_DAYS = 30
-# Tests: an ISO 8601 time standing in for the clock in rotation and status.
+# Tests: an ISO 8601 time standing in for the clock in rotation, status and revisits.
 MIRROR_NOW = ""
 
 # --- The feed catalog -------------------------------------------------------

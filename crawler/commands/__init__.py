@@ -18,6 +18,7 @@ from crawler.addons.fleet import prepare_fleet
 from crawler.extensions.summary import FeedResult, RunProgress, feed_summary
 from crawler.mirror.lock import EX_LOCKED, MirrorLocked, run_lock
 from crawler.mirror.publish import GitPublisher
+from crawler.mirror.revisits import parse_ages
 from crawler.mirror.runlog import record_run
 from crawler.mirror.storage import settings_storage_problem
 from crawler.ops import logs
@@ -103,6 +104,11 @@ def prepare_crawl(settings: BaseSettings, verbose: bool) -> None:
     """What a crawling command does with its options, before Scrapy logs
     anything: the fleet's packages checked, quiet or verbose decided."""
     require_fleet_packages(settings)
+    try:
+        parse_ages(settings.get("MIRROR_REVISIT"))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     logs.prepare(settings, verbose)
 
 

@@ -13,6 +13,7 @@ keeps for itself lives here:
 - ``logs/crawl.log``: the run's log file (:mod:`crawler.ops.logs`);
 - ``replica-feeds.yaml``: the catalog ``scrapy demo`` crawls;
 - ``images/pending-<feed>.jsonl``: images to fetch again (:mod:`crawler.pipelines.images`).
+- ``revisits.jsonl``, ``revisits.lock``: the revisit schedule (:mod:`crawler.mirror.revisits`).
 """
 
 from __future__ import annotations
@@ -32,3 +33,5 @@ LOGS_DIR = "logs"
 LOG_NAME = "crawl.log"
 DEMO_CATALOG_FILE = "replica-feeds.yaml"
 IMAGES_PENDING_DIR = "images"  # images/pending-<feed>.jsonl: to fetch again (MIRROR_IMAGES=local)
+REVISITS_FILE = "revisits.jsonl"
+REVISITS_LOCK_FILE = "revisits.lock"

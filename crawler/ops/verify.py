@@ -43,6 +43,7 @@ from crawler.mirror.archive import (
 )
 from crawler.mirror.images import IMAGES_DIR, image_sources
 from crawler.mirror.reader import FOLDERS
+from crawler.mirror.revisions import REVISIONS_DIR, revised_codes, superseded_at
 
 __all__ = [
     "MARKDOWN_BLOCK_TAGS",
@@ -198,6 +199,31 @@ def missing_images(root: Path, base: str, body: str) -> list[str]:
     return missing
 
 
+def check_revision(path: Path, post: Path) -> list[str]:
+    """The problems of one revision file of ``post``."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        version = parse(text, path.name)
+        current = parse(post.read_bytes().decode("utf-8"), post.name)
+    except UnicodeDecodeError as e:
+        return [f"not UTF-8 ({e.reason} at byte {e.start})"]
+    except OSError as e:
+        return [f"cannot be read: {e.strerror or e}"]
+    except FormatError as e:
+        return [str(e).removeprefix(f"{path.name}: ")]
+    problems = []
+    footer = text.rsplit("\n\n", 1)[-1].rstrip()
+    base = footer[footer.rfind("](") + 2 : -2] if footer.endswith("/)") else ""
+    expected = render(version, base)
+    if expected != text:
+        problems.append(_first_difference(expected, text))
+    if (version.date, version.category) != (current.date, current.category):
+        problems.append(f"its date or category is not its post's ({post.name})")
+    if path.stat().st_mtime > post.stat().st_mtime and path.read_bytes() != post.read_bytes():
+        problems.append(f"newer than its post {post.name}: the post is not the newest version")
+    return problems
+
+
 class MirrorVerifier:
     """Checks the mirror in ``root``; ``jobs`` processes (1: in this one)."""
 
@@ -205,6 +231,7 @@ class MirrorVerifier:
         self.root = Path(root)
         self.jobs = max(1, jobs)
         self.posts = 0
+        self.revisions = 0
         self.categories: set[str] = set()
 
     def listing(self) -> dict[str, list[str]]:
@@ -255,7 +282,33 @@ class MirrorVerifier:
                     problems.append(Problem(rel, f"infoCode {info_code} is also in {others}"))
         for category in sorted(self.categories):
             problems.extend(self.check_category(category))
+        problems.extend(self.check_revisions(where))
         return sorted(problems)
+
+    def check_revisions(self, posts: dict[str, list[str]]) -> list[Problem]:
+        """Each ``_revisions/{infoCode}/`` file is a post of the archive format,
+        named by the time it was superseded, of a post that is mirrored, and
+        older than that post (the post is the newest version). The newest
+        copy may be identical to the post: a run killed between keeping it and
+        replacing the post left it (crawler.mirror.revisions)."""
+        problems: list[Problem] = []
+        self.revisions = 0
+        for code in revised_codes(self.root):
+            folder = f"{REVISIONS_DIR}/{code}"
+            where = posts.get(code)
+            if not where:
+                problems.append(Problem(folder, f"revisions of {code}, which has no post"))
+                continue
+            post = self.root / where[0]
+            files = sorted(p for p in (self.root / folder).iterdir() if not p.name.startswith("."))
+            for path in files:
+                rel = f"{folder}/{path.name}"
+                if superseded_at(path) is None:
+                    problems.append(Problem(rel, "not a revision file name (YYYYMMDDTHHMMSSZ.md)"))
+                    continue
+                self.revisions += 1
+                problems.extend(Problem(rel, m) for m in check_revision(path, post))
+        return problems
 
     def check_category(self, category: str) -> list[Problem]:
         rel = f"{CATEGORY_DIR}/{category}.html"
