@@ -51,6 +51,13 @@ MIRROR_LISTING_PREFETCH = 4
 # 0 leaves it as Python sets it (crawler/extensions/collector.py).
 MIRROR_GC_THRESHOLD = 10000
 
+# Keep what the source sent for every post written, as WARC files under
+# .mirror/capture/, and which records each post came from (crawler/mirror/capture.py):
+# `scrapy rebuild` re-derives the posts from them. A file is closed (fsynced,
+# renamed into place) at this size, or when its crawl ends.
+MIRROR_CAPTURE = False
+MIRROR_CAPTURE_MAX_BYTES = 100_000_000
+
 # --- The site (Jekyll) -----------------------------------------------------
 # Install the site's files (layouts, home page, feeds) into MIRROR_DIR and keep
 # them up to date; the title and description only seed _config.yml, which the
@@ -133,6 +140,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.robotsfailure.RobotsTxtFailureMiddleware": 545,
     "crawler.middlewares.encoding.EncodingMiddleware": 950,
     "crawler.middlewares.politeness.PolitenessMiddleware": 990,  # last before the download
+    # Between HttpCompression (590) and Redirect (600): the final response, body as received.
+    "crawler.middlewares.capture.CaptureDownloaderMiddleware": 595,  # only with MIRROR_CAPTURE
+}
+SPIDER_MIDDLEWARES = {
+    "crawler.middlewares.capture.CaptureSpiderMiddleware": 950,  # only with MIRROR_CAPTURE
 }
 ADDONS = {
     "crawler.addons.fleet.FleetAddon": 0,  # only with REDIS_URL

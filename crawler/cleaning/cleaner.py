@@ -27,6 +27,7 @@ could execute; it does not trust the cleaner, it tokenizes the text itself.
 
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
 import re
 from collections.abc import Callable, Sequence
@@ -43,7 +44,13 @@ from crawler.cleaning import eastmoney
 from crawler.cleaning.eastmoney import OUTLET_CLASS
 from crawler.cleaning.tree import EMPTY, Elements, drop_tree, elements
 
-__all__ = ["ALLOWED_TAGS", "ALLOWED_URL_SCHEMES", "BodyCleaner", "is_safe"]
+__all__ = ["ALLOWED_TAGS", "ALLOWED_URL_SCHEMES", "CLEANER_VERSION", "BodyCleaner", "is_safe"]
+
+#: Raise it with every change to this module or :mod:`crawler.cleaning.eastmoney`
+#: that changes what a body cleans to: the capture's provenance records it with
+#: each post (:func:`cleaner_version`), and ``scrapy rebuild`` names it when the
+#: posts it rewrites changed because the cleaner did.
+CLEANER_VERSION = 1
 
 #: The tags a cleaned body may hold; every other tag is unwrapped (its text kept).
 ALLOWED_TAGS: frozenset[str] = frozenset({
@@ -148,17 +155,23 @@ class BodyCleaner:
             except (SelectorError, etree.XPathError) as exc:
                 raise ValueError(f"invalid drop selector {selector!r}: {exc}") from exc
         self._drop = tuple(selectors)
+        self._drop_names = tuple(drop)
         self._sanitize = _build_sanitizer()
 
-    def clean(self, html: str, base_url: str) -> str:
-        """Raw article body HTML → cleaned HTML: one block, no blank line."""
+    def clean(self, html: str, base_url: str, fired: set[str] | None = None) -> str:
+        """Raw article body HTML → cleaned HTML: one block, no blank line.
+
+        ``fired``, when given, collects the feed's ``drop`` selectors that
+        removed something, as ``drop <selector>`` (``scrapy rebuild`` says why
+        a post changed); a crawl passes none and pays nothing for it.
+        """
         html = _INVALID_CHARS.sub("", _XML_DECL.sub("", html))
         if "\u2028" in html or "\u2029" in html:  # translate() reads every character
             html = html.translate(_SEPARATORS)
         if not html.strip():
             return ""
         root = _parse(html)
-        self._prune(root)
+        self._prune(root, fired)
         _absolutize(root, base_url)
         _unwrap_wrappers(root)
         _remove_empty(root)
@@ -167,7 +180,7 @@ class BodyCleaner:
         inner = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
         return _finish(self._sanitize(inner))
 
-    def _prune(self, root: lxml.html.HtmlElement) -> None:
+    def _prune(self, root: lxml.html.HtmlElement, fired: set[str] | None = None) -> None:
         eastmoney.remove_chart_blocks(root)
         for node in _COMMENTS_AND_PIS(root):
             drop_tree(node)
@@ -178,10 +191,12 @@ class BodyCleaner:
                 el.drop_tag()
             else:
                 drop_tree(el)
-        for selector in self._drop:
+        for name, selector in zip(self._drop_names, self._drop, strict=True):
             for el in selector(root):
                 if el is not root:
                     drop_tree(el)
+                    if fired is not None:
+                        fired.add(f"drop {name}")
         for el in _HIDDEN(root, u=_UPPER, l=_LOWER):
             drop_tree(el)
         eastmoney.drop_widgets(root)
@@ -197,6 +212,13 @@ class BodyCleaner:
             text = p.text_content().strip(EMPTY)
             if eastmoney.is_promotion(p, text):
                 drop_tree(p)
+
+
+def cleaner_version(drop: Sequence[str]) -> str:
+    """The version of the cleaning a feed's bodies get: :data:`CLEANER_VERSION`
+    and a digest of the feed's own rules (its ``drop`` selectors)."""
+    rules = hashlib.sha256("\n".join(drop).encode()).hexdigest()[:8]
+    return f"{CLEANER_VERSION}+{rules}"
 
 
 def _parse(html: str) -> lxml.html.HtmlElement:

@@ -11,6 +11,8 @@ keeps for itself lives here:
 - ``backoff.json``: back-off of failing feeds (:mod:`crawler.mirror.backoff`);
 - ``site.json``: the Jekyll files installed, with their hashes (:mod:`crawler.mirror.jekyll`);
 - ``logs/crawl.log``: the run's log file (:mod:`crawler.ops.logs`);
+- ``capture/``: the raw capture's WARC files and ``provenance-<host>.jsonl``
+  (:mod:`crawler.mirror.capture`);
 - ``replica-feeds.yaml``: the catalog ``scrapy demo`` crawls.
 """
 
@@ -30,3 +32,5 @@ SITE_MANIFEST_FILE = "site.json"
 LOGS_DIR = "logs"
 LOG_NAME = "crawl.log"
 DEMO_CATALOG_FILE = "replica-feeds.yaml"
+CAPTURE_DIR = "capture"
+PROVENANCE_PREFIX = "provenance-"

@@ -14,6 +14,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.cleaning.cleaner import BodyCleaner, clean_digest
 from crawler.items import Article
+from crawler.source.catalog import Feed
 
 if TYPE_CHECKING:
     from crawler.spiders.feed import FeedSpider
@@ -35,21 +36,32 @@ class CleanPipeline:
         feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
         if self.cleaner is None:
             self.cleaner = BodyCleaner(feed.drop)
-        item.body = self.cleaner.clean(item.body or "", item.url)
-        if feed.rolling:
-            item.digest = clean_digest(item.digest or "")
-        if not item.body:
-            self.drop("empty_body")
-        if self.max_bytes > 0:
-            size = len(item.body.encode("utf-8"))
-            if size > self.max_bytes:
-                self.drop(
-                    "too_large",
-                    f"{size} bytes once cleaned, over MIRROR_MAX_BODY_BYTES {self.max_bytes}",
-                )
+        dropped = clean_article(item, feed, self.cleaner, self.max_bytes)
+        if dropped:
+            reason, detail = dropped
+            self.crawler.stats.inc_value("mirror/dropped")
+            self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
+            raise DropItem(f"{reason}: {detail}" if detail else reason, log_level="WARNING")
         return item
 
-    def drop(self, reason: str, detail: str = "") -> None:
-        self.crawler.stats.inc_value("mirror/dropped")
-        self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
-        raise DropItem(f"{reason}: {detail}" if detail else reason, log_level="WARNING")
+
+def clean_article(
+    item: Article,
+    feed: Feed,
+    cleaner: BodyCleaner,
+    max_bytes: int,
+    fired: set[str] | None = None,
+) -> tuple[str, str] | None:
+    """Cleans ``item``'s body (and digest); the drop reason and its detail if
+    nothing (or too much) is left. ``fired`` collects the cleaning rules that
+    removed something (:meth:`BodyCleaner.clean`)."""
+    item.body = cleaner.clean(item.body or "", item.url, fired)
+    if feed.rolling:
+        item.digest = clean_digest(item.digest or "")
+    if not item.body:
+        return "empty_body", ""
+    if max_bytes > 0:
+        size = len(item.body.encode("utf-8"))
+        if size > max_bytes:
+            return "too_large", f"{size} bytes once cleaned, over MIRROR_MAX_BODY_BYTES {max_bytes}"
+    return None

@@ -9,7 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.items import Article
-from crawler.source.catalog import INFO_CODE
+from crawler.source.catalog import INFO_CODE, Feed
 from crawler.source.dates import parse_date
 
 if TYPE_CHECKING:
@@ -40,36 +40,42 @@ class ValidatePipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        reason = self.check(item)
+        feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
+        try:
+            reason = check_article(item, feed)
+        except FilteredOut:
+            self.crawler.stats.inc_value("mirror/filtered")
+            raise
         if reason:
             self.crawler.stats.inc_value("mirror/dropped")
             self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
             raise DropItem(reason, log_level="WARNING")
         return item
 
-    def check(self, item: Article) -> str | None:
-        feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
-        if not INFO_CODE.fullmatch(item.info_code or ""):
-            return "bad_infocode"
-        item.title = one_line(item.title)
-        if not item.title:
-            return "missing_title"
-        if not one_line(item.date):
-            return "missing_date"
-        try:
-            item.published = parse_date(item.date or "", feed.timezone)
-        except ValueError:
-            return "bad_date"
-        if not (item.body or "").strip():
-            return "missing_body"
-        outlet = one_line(_SOURCE_PREFIX.sub("", one_line(item.outlet)))[:MAX_OUTLET]
-        if not feed.wants_outlet(outlet):
-            self.crawler.stats.inc_value("mirror/filtered")
-            raise FilteredOut(f"outlet {outlet!r} is not one of the feed's", log_level="DEBUG")
-        if feed.auto_outlet and not outlet:
-            return "missing_outlet"
-        item.outlet = feed.outlet_for(outlet)
-        item.category = feed.category_for(item.outlet)
-        if not item.category:
-            return "bad_outlet"
-        return None
+
+def check_article(item: Article, feed: Feed) -> str | None:
+    """Puts ``item``'s fields in shape; the drop reason if it cannot be a post
+    (FilteredOut: an outlet the feed does not take)."""
+    if not INFO_CODE.fullmatch(item.info_code or ""):
+        return "bad_infocode"
+    item.title = one_line(item.title)
+    if not item.title:
+        return "missing_title"
+    if not one_line(item.date):
+        return "missing_date"
+    try:
+        item.published = parse_date(item.date or "", feed.timezone)
+    except ValueError:
+        return "bad_date"
+    if not (item.body or "").strip():
+        return "missing_body"
+    outlet = one_line(_SOURCE_PREFIX.sub("", one_line(item.outlet)))[:MAX_OUTLET]
+    if not feed.wants_outlet(outlet):
+        raise FilteredOut(f"outlet {outlet!r} is not one of the feed's", log_level="DEBUG")
+    if feed.auto_outlet and not outlet:
+        return "missing_outlet"
+    item.outlet = feed.outlet_for(outlet)
+    item.category = feed.category_for(item.outlet)
+    if not item.category:
+        return "bad_outlet"
+    return None

@@ -20,6 +20,7 @@ from crawler.mirror.archive import (
     write_atomic,
 )
 from crawler.mirror.dedup import close_store, open_store
+from crawler.signals import post_written
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class WritePipeline:
         else:
             self.crawler.stats.inc_value("mirror/new")
             logger.debug("Mirrored %s of feed %s to %s", post.info_code, item.feed, written)
+            self.crawler.signals.send_catch_log(signal=post_written, item=item, path=written)
         return item
 
     def write_category(self, post: Post) -> None:

@@ -8,22 +8,24 @@ as its ``feed`` attribute.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotSupported
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.items import Article
+from crawler.middlewares.capture import EXCHANGE, LISTING
 from crawler.mirror.dedup import DedupStore, close_store, open_store
 from crawler.pipelines.validate import FilteredOut
 from crawler.pipelines.write import StorageError
-from crawler.source.catalog import ARTICLE_FIELDS, Feed
+from crawler.source.article import article_fields, article_from, article_urls
+from crawler.source.catalog import Feed
 from crawler.source.failures import cause, describe, error_kind, failed_request
 from crawler.source.listings import (
     Entry,
@@ -32,8 +34,6 @@ from crawler.source.listings import (
     ListingError,
     feed_hosts,
     listing_for,
-    load_json,
-    scalar,
 )
 from crawler.source.listingwalk import ListingWalk
 
@@ -181,7 +181,7 @@ class FeedSpider(scrapy.Spider):
                 continue
             new += 1
             oldest_new = True
-            yield self.article_request(entry)
+            yield self.article_request(entry, response)
         logger.debug(
             "Feed %s page %d: %d articles, %d new <%s>",
             self.name,
@@ -247,71 +247,31 @@ class FeedSpider(scrapy.Spider):
         )
 
     # -- articles -----------------------------------------------------------
-    def article_request(self, entry: Entry) -> Request:
-        code = entry.info_code
-        if self.feed.api:
-            url = self.feed.api.format(infoCode=entry.api_code or code)
-        else:
-            url = entry.url or self.feed.share_url.format(infoCode=code)
-        share_url = (
-            self.feed.share_url.format(infoCode=code) if self.feed.share_url else entry.url or url
-        )
+    def article_request(self, entry: Entry, listing: Response | None = None) -> Request:
+        url, share_url = article_urls(self.feed, entry)
+        meta = {"info_code": entry.info_code}
+        if listing is not None and EXCHANGE in listing.meta:  # MIRROR_CAPTURE: the list record too
+            meta[LISTING] = listing.meta[EXCHANGE]
         return Request(
             url,
             callback=self.parse_article,
             errback=self.article_failed,
             cb_kwargs={"entry": entry, "share_url": share_url},
-            meta={"info_code": code},
+            meta=meta,
             dont_filter=True,
         )
 
     def parse_article(self, response: Response, entry: Entry, share_url: str) -> Iterator[Article]:
         try:
-            found = self.article_fields(response)
+            article = article_from(self.feed, response, entry, share_url)
         except ValueError as e:
             self.drop(entry.info_code, response.url, str(e))
             return
-        fields = {name: found.get(name) or entry.fields.get(name) for name in ARTICLE_FIELDS}
-        yield Article(
-            feed=self.name,
-            info_code=entry.info_code,
-            url=response.url,
-            share_url=share_url,
-            title=fields["title"],
-            date=fields["date"],
-            outlet=fields["outlet"],
-            body=fields["body"],
-            digest=entry.fields.get("digest") if self.feed.rolling else None,
-        )
+        yield article
 
     def article_fields(self, response: Response) -> dict[str, str | None]:
         """The fields the article's own page or content API gives (ValueError: unreadable)."""
-        return self.api_fields(response) if self.feed.api else self.page_fields(response)
-
-    def page_fields(self, response: Response) -> dict[str, str | None]:
-        if not isinstance(response, TextResponse):
-            raise ValueError("not_html")
-        found: dict[str, str | None] = {}
-        for name, css in self.feed.article.items():
-            if name == "body":
-                nodes = response.css(css)
-                found[name] = "".join(nodes[0].xpath("node()").getall()) if nodes else None
-            elif "::" in css:
-                found[name] = " ".join(response.css(css).getall()) or None
-            else:
-                nodes = response.css(css)
-                found[name] = nodes[0].xpath("string()").get() if nodes else None
-        return found
-
-    def api_fields(self, response: Response) -> dict[str, str | None]:
-        try:
-            data = load_json(response)
-        except ValueError:
-            raise ValueError("bad_json") from None
-        if not isinstance(data, Mapping):
-            raise ValueError("bad_json")
-        # A field of another JSON type (object, array, bool) counts as missing.
-        return {name: scalar(data.get(key)) for name, key in self.feed.api_fields.items()}
+        return article_fields(self.feed, response)
 
     def article_failed(self, failure: Failure) -> None:
         request = failed_request(failure)
