@@ -35,7 +35,9 @@ is not there, and ``scrapy verify --capture`` says so.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -376,6 +378,11 @@ def read_exchange(mirror_dir: str | Path, ref: dict[str, Any]) -> Exchange:
         headers=list(http.headers),
         body=body,
     )
+
+
+def payload_digest(body: bytes) -> str:
+    """A body's ``WARC-Payload-Digest``, as warcio writes it (``sha1:`` base32)."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode()
 
 
 def check_file(path: Path) -> list[str]:

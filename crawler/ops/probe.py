@@ -22,16 +22,20 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotSupported
 from scrapy.http import Request, Response, TextResponse
+from scrapy.settings import Settings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.items import Article
 from crawler.middlewares.encoding import declared_encoding
 from crawler.mirror.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, Post, render
+from crawler.mirror.capture import CaptureError, read_provenance
 from crawler.mirror.dedup import DedupStore
+from crawler.ops.rebuild import Replayer
 from crawler.pipelines.clean import CleanPipeline
 from crawler.pipelines.validate import FilteredOut, ValidatePipeline
 from crawler.pipelines.write import post_of
+from crawler.source.article import article_fields, article_urls
 from crawler.source.catalog import ARTICLE_FIELDS, Feed
 from crawler.source.failures import describe, failed_request
 from crawler.source.fields import article_source, blame, record_source
@@ -453,3 +457,65 @@ def probe_spider(spidercls: type[FeedSpider]) -> type[ProbeSpider]:
             "__module__": ProbeSpider.__module__,
         },
     )
+
+
+def capture_probe(settings: Settings, feed: Feed, info_code: str) -> tuple[str, bool]:
+    """``probe FEED --from-capture INFOCODE``: what the crawler makes today, with
+    the current catalog and cleaner, of the article as the capture kept it; the
+    report and whether it would be a post. Requests nothing."""
+    root = Path(settings.get("MIRROR_DIR"))
+    report = ProbeReport(feed, str(root), settings.get("MIRROR_BASE_URL"))
+    line = read_provenance(root).get(info_code)
+    head = f"Feed {feed.name}: {kind_of(feed)}; article {info_code} from the capture"
+    if line is None:
+        return f"{head}\nFAILED: the capture has no article {info_code} (MIRROR_CAPTURE)", False
+    refs = {ref["role"]: ref for ref in line.get("records", [])}
+    lines = [head]
+    if line.get("feed") != feed.name:
+        lines.append(f"  captured for feed {line.get('feed')}, read here as {feed.name}'s")
+    for role in ("listing", "article"):
+        if role in refs:
+            ref = refs[role]
+            lines.append(f"  {role}: {ref['file']} at {ref['offset']} <{ref['uri']}>")
+    lines.append(f"  cleaned then with cleaner {line.get('cleaner')}, drop {line.get('drop')}")
+    try:
+        derived = Replayer(settings, root).derive(feed, info_code, refs)
+    except CaptureError as e:
+        lines.append(f"FAILED: {e}")
+        return "\n".join(lines), False
+    if derived.entry is None or derived.response is None:
+        lines.append(f"FAILED: article {info_code} would be dropped as {derived.dropped}")
+        return "\n".join(lines), False
+    response = derived.response
+    _, share_url = article_urls(feed, derived.entry)
+    probe = ArticleProbe(derived.entry, response.url, share_url)
+    probe.fetched = (
+        f"captured HTTP {response.status}, {len(response.body)} bytes, "
+        f"{encoding_of(response, feed)}"
+    )
+    try:
+        probe.own = article_fields(feed, response)
+    except ValueError as e:
+        probe.unreadable = str(e)
+    probe.fields = dict(derived.raw)
+    probe.dropped = derived.dropped if derived.dropped != "filtered" else ""
+    probe.filtered = "an outlet the feed does not take" if derived.dropped == "filtered" else ""
+    if derived.post is not None:
+        probe.item, probe.post = derived.article, derived.post
+    lines.extend(report.article_lines(probe))
+    if derived.post is not None:
+        on_disk = [
+            root / folder / derived.post.filename
+            for folder in (POSTS_DIR, OLD_POSTS_DIR)
+            if (root / folder / derived.post.filename).exists()
+        ]
+        if on_disk:
+            same = on_disk[0].read_text("utf-8") == derived.text
+            lines.append(
+                f"The post in {on_disk[0].parent.name}/ is "
+                + ("the same, byte for byte" if same else "different: scrapy rebuild rewrites it")
+            )
+        lines.append(f"OK: article {info_code} gives a post; nothing was written or requested")
+        return "\n".join(lines), True
+    lines.append(f"FAILED: article {info_code} would be dropped as {derived.dropped}")
+    return "\n".join(lines), False
