@@ -257,8 +257,11 @@ class Rebuild:
             return
         new = derived.post
         old_text = path.read_text("utf-8") if path is not None else None
+        drop = tuple(feed.drop)
         if old_text == derived.text and path is not None and path.name == new.filename:
             result.unchanged += 1
+            if line.get("cleaner") != cleaner_version(drop):  # the same post, by today's rules
+                self.record(feed, code, line, path.name)
             return
         if path is None:
             target = self.root / POSTS_DIR / new.filename
@@ -270,15 +273,13 @@ class Rebuild:
             self.replace(path, target, old_text or "", derived.text)
             result.rewritten += 1
         self.ensure_category(new)
+        self.record(feed, code, line, target.name)
+
+    def record(self, feed: Feed, code: str, line: dict[str, Any], name: str) -> None:
+        """The post's provenance: the same records, today's cleaner."""
         drop = tuple(feed.drop)
-        self.provenance.append(
-            code,
-            feed.name,
-            target.name,
-            cleaner_version(drop),
-            drop,
-            [RecordRef(**ref) for ref in line.get("records", [])],
-        )
+        records = [RecordRef(**ref) for ref in line.get("records", [])]
+        self.provenance.append(code, feed.name, name, cleaner_version(drop), drop, records)
 
     def replace(self, old: Path, new: Path, old_text: str, text: str) -> None:
         """Puts ``text`` in place of the post at ``old`` (at ``new``, whose name
