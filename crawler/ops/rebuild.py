@@ -66,10 +66,12 @@ from crawler.pipelines.validate import FilteredOut, check_article
 from crawler.pipelines.write import post_of
 from crawler.source.article import article_from, article_urls
 from crawler.source.catalog import Feed
-from crawler.source.listings import Entry, ListingError, listing_for
+from crawler.source.listings import Entry, ListingError, Page, listing_for
 from crawler.text import plural
 
 logger = logging.getLogger(__name__)
+
+LISTINGS_KEPT = 64
 
 
 @dataclass
@@ -96,6 +98,7 @@ class Replayer:
         self.base_url = settings.get("MIRROR_BASE_URL")
         self.max_bytes = settings.getint("MIRROR_MAX_BODY_BYTES")
         self.cleaners: dict[str, BodyCleaner] = {}
+        self.pages: dict[tuple[str, str, int], Page] = {}
         # Scrapy's own decompression, as in a crawl (gzip, deflate, br, zstd).
         crawler = Crawler(Spider, settings)
         crawler.stats = MemoryStatsCollector(crawler)
@@ -108,14 +111,26 @@ class Replayer:
         assert isinstance(got, Response)
         return decoded(got, feed.encoding)
 
+    def listing(self, feed: Feed, ref: dict[str, Any]) -> Page:
+        """The captured listing page ``ref`` names, read by ``feed``'s listing;
+        the last few are kept: a page names many posts."""
+        key = (feed.name, ref["file"], ref["offset"])
+        page = self.pages.get(key)
+        if page is None:
+            response = self.response(read_exchange(self.root, ref), feed)
+            page = listing_for(feed).parse(response, 1)
+            if len(self.pages) >= LISTINGS_KEPT:
+                del self.pages[next(iter(self.pages))]
+            self.pages[key] = page
+        return page
+
     def derive(self, feed: Feed, code: str, refs: dict[str, dict[str, Any]]) -> Derived:
         """CaptureError when a record cannot be read back."""
         out = Derived(feed, code)
         entry = Entry(code)
         if "listing" in refs:
-            listing = self.response(read_exchange(self.root, refs["listing"]), feed)
             try:
-                page = listing_for(feed).parse(listing, 1)
+                page = self.listing(feed, refs["listing"])
             except ListingError as e:
                 out.dropped = f"listing: {e}"
                 return out
