@@ -4,6 +4,7 @@ and ``probe --from-capture`` counted at the replica."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 import signal
@@ -13,7 +14,18 @@ import time
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.mirror.capture import capture_dir, check_file, read_provenance
+from crawler.mirror.capture import (
+    CaptureError,
+    CaptureWriter,
+    Exchange,
+    capture_dir,
+    check_file,
+    exchange_of,
+    payload_digest,
+    read_exchange,
+    read_provenance,
+    recover,
+)
 from tests.conftest import FAST, ReplicaServer, replica_feeds
 from tests.utils.cmdline import popen_scrapy
 
@@ -248,3 +260,82 @@ def test_sigkill_while_a_capture_file_is_open_loses_no_closed_file_and_says_what
     assert found, result.output
     assert int(found[1]) + len(unbacked & set(posts)) == len(posts), result.output
     assert all("no capture recorded" in x or "capture is lost" in x for x in lines), result.output
+
+
+# --- components ---------------------------------------------------------------
+
+
+def gzip_exchange(text: str) -> Exchange:
+    from scrapy.http import HtmlResponse, Request
+
+    request = Request("http://example.com/a?infoCode=NW1", headers={"Accept-Encoding": "gzip"})
+    response = HtmlResponse(
+        "http://example.com/a?infoCode=NW1",
+        status=200,
+        headers={
+            "Content-Type": "text/html; charset=gbk",
+            "Content-Encoding": "gzip",
+            "Transfer-Encoding": "chunked",
+        },
+        body=gzip.compress(text.encode("gbk")),
+        request=request,
+    )
+    return exchange_of(request, response)
+
+
+def test_the_capture_middleware_sees_the_final_response_before_it_is_decompressed():
+    from scrapy.settings import Settings
+
+    order = Settings()
+    order.setmodule("crawler.settings")
+    middlewares = {
+        **order.getdict("DOWNLOADER_MIDDLEWARES_BASE"),
+        **order.getdict("DOWNLOADER_MIDDLEWARES"),
+    }
+    compression = "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"
+    redirect = "scrapy.downloadermiddlewares.redirect.RedirectMiddleware"
+    capture = middlewares["crawler.middlewares.capture.CaptureDownloaderMiddleware"]
+    # process_response runs from the highest order down: after redirects, before gunzip.
+    assert middlewares[compression] < capture < middlewares[redirect]
+
+
+def test_a_gzip_body_is_kept_as_received_and_replayed_decompressed(tmp_path):
+    from scrapy.settings import Settings
+
+    from crawler.ops.rebuild import Replayer
+    from crawler.source.catalog import Feed
+
+    page = "<html><body><h1>春城花卉出口再创新高</h1></body></html>"
+    exchange = gzip_exchange(page)
+    writer = CaptureWriter(tmp_path, "feed", max_bytes=0)
+    (ref,) = writer.write([("article", exchange)])
+    writer.close()
+    assert ref.digest == payload_digest(exchange.body)
+    back = read_exchange(tmp_path, ref.as_dict())
+    assert back.body == exchange.body, "the body as received: still gzip"
+    assert ("Content-Encoding", "gzip") in back.headers
+    assert not any(k.lower() == "transfer-encoding" for k, _ in back.headers)
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    settings.set("MIRROR_DIR", str(tmp_path))
+    response = Replayer(settings, tmp_path).response(back, Feed("f", "o", "c"))
+    assert response.css("h1::text").get() == "春城花卉出口再创新高"
+
+
+def test_a_file_left_open_by_a_crash_keeps_its_whole_records(tmp_path):
+    writer = CaptureWriter(tmp_path, "feed", max_bytes=0, durable=False)
+    refs = [writer.write([("article", gzip_exchange(f"<p>{i}</p>"))])[0] for i in range(3)]
+    assert writer.file is not None
+    writer.file.flush()
+    path = capture_dir(tmp_path) / (writer.name + ".open")
+    size = path.stat().st_size
+    writer.file.close()
+    with open(path, "r+b") as f:
+        f.truncate(size - 40)  # the last record torn
+    assert recover(path, durable=False) == 2
+    closed = capture_dir(tmp_path) / writer.name
+    assert not path.exists() and check_file(closed) == []
+    for ref in refs[:2]:
+        assert read_exchange(tmp_path, ref.as_dict()).body
+    with pytest.raises(CaptureError, match=r"ends before|cannot be read"):
+        read_exchange(tmp_path, refs[2].as_dict())

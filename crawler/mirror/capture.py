@@ -442,11 +442,14 @@ def recover(path: Path, durable: bool = True) -> int:
     if it holds none but its ``warcinfo``). The records kept."""
     ends = []
     with open(path, "rb") as f:
-        records = ArchiveIterator(f)
+        records = ArchiveIterator(f, no_record_parse=True)  # the whole block as bytes
         try:
             for record in records:
-                while record.raw_stream.read(1 << 20):
-                    pass
+                got = 0
+                while chunk := record.raw_stream.read(1 << 20):
+                    got += len(chunk)
+                if got < record.length:  # cut short: the file ends inside it
+                    break
                 ends.append(records.get_record_offset() + records.get_record_length())
         except Exception:
             pass
