@@ -38,12 +38,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import itertools
 import json
 import logging
 import os
 import re
 import socket
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -84,7 +84,7 @@ def host_name() -> str:
 class Exchange:
     """One request and the response to it, as received (body not decompressed)."""
 
-    key: int  # unique in its process: an exchange written twice to one file is written once
+    key: str  # unique (uuid4): an exchange written twice to one file is written once
     method: str
     url: str
     request_headers: list[tuple[str, str]]
@@ -110,9 +110,6 @@ class Exchange:
         )
 
 
-_keys = itertools.count(1)
-
-
 def _header_pairs(headers: Headers) -> list[tuple[str, str]]:
     return [
         (name.decode("latin-1"), value.decode("latin-1"))
@@ -128,7 +125,7 @@ def exchange_of(request: Request, response: Response) -> Exchange:
 
         request_headers.insert(0, ("Host", urlsplit(request.url).netloc))
     return Exchange(
-        key=next(_keys),
+        key=uuid.uuid4().hex,
         method=request.method,
         url=request.url,
         request_headers=request_headers,
@@ -176,7 +173,7 @@ class CaptureWriter:
         self.file: IO[bytes] | None = None
         self.name = ""
         self.writer: WARCWriter | None = None
-        self.written: dict[int, RecordRef] = {}  # exchange key → its record in this file
+        self.written: dict[str, RecordRef] = {}  # exchange key → its record in this file
         self.closed_files = 0
 
     def _open(self) -> None:
@@ -367,7 +364,7 @@ def read_exchange(mirror_dir: str | Path, ref: dict[str, Any]) -> Exchange:
     http = response.http_headers
     req_http = request.http_headers
     return Exchange(
-        key=0,
+        key="",
         method=req_http.protocol if req_http else "GET",
         url=request.rec_headers.get_header("WARC-Target-URI") or ref["uri"],
         request_headers=list(req_http.headers) if req_http else [],
