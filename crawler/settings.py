@@ -138,7 +138,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.retrybackoff.RetryBackoffMiddleware": 980,
     # After Scrapy's RetryMiddleware (550): an unreadable robots.txt is one line, no traceback.
     "crawler.middlewares.robotsfailure.RobotsTxtFailureMiddleware": 545,
-    "crawler.middlewares.encoding.EncodingMiddleware": 950,
+    # Below HttpCompression (590): process_response runs from the highest order down, and
+    # Scrapy forgets the encoding of a response it decompresses; the charset is chosen after.
+    "crawler.middlewares.encoding.EncodingMiddleware": 580,
     "crawler.middlewares.politeness.PolitenessMiddleware": 990,  # last before the download
     # Between HttpCompression (590) and Redirect (600): the final response, body as received.
     "crawler.middlewares.capture.CaptureDownloaderMiddleware": 595,  # only with MIRROR_CAPTURE

@@ -196,6 +196,12 @@ def test_probe_from_capture_shows_the_article_as_made_today(captured, quiet_repl
     assert f"article {code} from the capture" in result.stdout
     assert "the same, byte for byte" in result.stdout
     assert requests_made(quiet_replica) == 0
+    later = mirror.scrapy("rebuild", "--since", "2999-01-01")
+    assert "0 captured posts re-derived" in later.stdout, later.output
+    bad = mirror.scrapy("rebuild", "--since", "yesterday")
+    assert bad.returncode == 2 and "--since 'yesterday' is not a day" in bad.stderr
+    status = mirror.scrapy("status")
+    assert "Capture: 3 WARC files" in status.stdout, status.output
     missing = mirror.scrapy("probe", "yunnanwang", "--from-capture", "NOSUCHCODE")
     assert missing.returncode == 1
     assert "the capture has no article NOSUCHCODE" in missing.stdout
@@ -297,6 +303,9 @@ def test_the_capture_middleware_sees_the_final_response_before_it_is_decompresse
     capture = middlewares["crawler.middlewares.capture.CaptureDownloaderMiddleware"]
     # process_response runs from the highest order down: after redirects, before gunzip.
     assert middlewares[compression] < capture < middlewares[redirect]
+    # The charset is chosen once the body is decompressed (Scrapy resets the
+    # encoding of a response it decompresses), in a crawl as in a rebuild.
+    assert middlewares["crawler.middlewares.encoding.EncodingMiddleware"] < middlewares[compression]
 
 
 def test_a_gzip_body_is_kept_as_received_and_replayed_decompressed(tmp_path):
