@@ -19,6 +19,7 @@ from pathlib import Path
 from parsel import Selector
 
 from crawler.cleaning.cleaner import BodyCleaner
+from crawler.cleaning.eastmoney import RULES as EASTMONEY
 from crawler.mirror.archive import (
     OLD_POSTS_DIR,
     POSTS_DIR,
@@ -35,7 +36,7 @@ SHARE_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode={}"
 
 def seed_body() -> str:
     raw = SEED_BODY_PATH.read_text("utf-8")
-    return BodyCleaner().clean(raw, SHARE_URL.format("x"))
+    return BodyCleaner(rules=EASTMONEY).clean(raw, SHARE_URL.format("x"))
 
 
 def make_archive(root: Path, size: int, first: Sequence[tuple[str, datetime]],

@@ -26,6 +26,7 @@ import requests
 from parsel import Selector
 
 from crawler.cleaning.cleaner import BodyCleaner
+from crawler.cleaning.rules import load_rules
 from crawler.mirror.archive import (
     OLD_POSTS_DIR,
     POSTS_DIR,
@@ -34,9 +35,9 @@ from crawler.mirror.archive import (
     render,
     write_atomic,
 )
-from crawler.pipelines.validate import _SOURCE_PREFIX, one_line
 from crawler.source.catalog import Feed, load_catalog
 from crawler.source.dates import parse_date
+from crawler.source.fields import one_line, outlet_name
 
 USER_AGENT = "news-mirror-bench/sequential"
 
@@ -74,7 +75,7 @@ def article(session: requests.Session, feed: Feed, url: str) -> dict[str, str | 
 def crawl(feed: Feed, root: Path, base_url: str) -> dict[str, object]:
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
-    cleaner = BodyCleaner(feed.drop)
+    cleaner = BodyCleaner(feed.drop, load_rules(feed.cleaning))
     known = mirrored(root)
     written = pages = requests_made = 0
     first_request = time.time()
@@ -104,7 +105,7 @@ def crawl(feed: Feed, root: Path, base_url: str) -> dict[str, object]:
             body = cleaner.clean(found["body"] or "", found["url"] or link)
             if not body:
                 continue
-            outlet = one_line(_SOURCE_PREFIX.sub("", one_line(found["outlet"])))
+            outlet = outlet_name(found["outlet"])
             post = Post(
                 info_code=code, title=title, date=date, category=feed.category,
                 outlet=feed.outlet_for(outlet), body=body,

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawler.cleaning.cleaner import BodyCleaner  # noqa: E402
+from crawler.cleaning.eastmoney import RULES as EASTMONEY  # noqa: E402
 from crawler.mirror.archive import (  # noqa: E402
     CATEGORY_DIR,
     OLD_POSTS_DIR,
@@ -52,7 +53,7 @@ WORDS = [
 
 
 def make_mirror(root: Path, posts: int) -> None:
-    cleaner = BodyCleaner()
+    cleaner = BodyCleaner(rules=EASTMONEY)
     bodies = [
         cleaner.clean(
             make_body("kunmingribao", n, f"NWBENCH{n:08d}", "昆明日报", False), "http://h/"

@@ -1,9 +1,13 @@
-"""The item the spiders yield: one article as found, before validation."""
+"""The item the spiders yield (one article as found, before validation), and
+the one exception that says why an article becomes no post."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+
+from scrapy.exceptions import DropItem
 
 
 @dataclass
@@ -20,3 +24,32 @@ class Article:
     # Filled in by the validate pipeline:
     published: datetime | None = None
     category: str = ""
+
+
+class Outcome(Enum):
+    """What becomes of an article's claim when it gives no post
+    (:meth:`crawler.spiders.feed.FeedSpider.settle`, the one place that settles it)."""
+
+    DROPPED = "dropped"  # bad as the source sent it: counted, not fetched again for a while
+    HELD = "held"  # gone or refused (HTTP 4xx): not fetched again for a while, not counted
+    FILTERED = "filtered"  # another outlet's: counted, given back for another feed to take
+    RETRY = "retry"  # not written this run (storage, an error): given back, the next run takes it
+
+
+class ArticleDropped(DropItem):
+    """An article that becomes no post, with its :class:`Outcome` and reason
+    (``mirror/dropped/<reason>``): the one exception the pipelines raise."""
+
+    def __init__(
+        self,
+        reason: str,
+        detail: str = "",
+        outcome: Outcome = Outcome.DROPPED,
+        log_level: str = "WARNING",
+    ):
+        # A drop says its reason and detail; the other outcomes their detail.
+        drop = outcome is Outcome.DROPPED
+        message = f"{reason}: {detail}" if drop and detail else (detail or reason)
+        super().__init__(message, log_level=log_level)
+        self.reason = reason
+        self.outcome = outcome

@@ -44,7 +44,8 @@ MIRROR_LOG_FILE_LEVEL = "INFO"
 MIRROR_LOG_MAX_BYTES = 5_000_000
 MIRROR_LOG_BACKUPS = 5
 # On a backfill, listing pages fetched ahead of the next one, at most, when the
-# feed's page URLs count up (crawler/source/listingwalk.py); 0 walks page by page.
+# feed's page URLs count up (crawler/source/listingwalk.py); 0 walks page by page
+# (a fleet always does: its workers share the requests of one walk).
 MIRROR_LISTING_PREFETCH = 4
 # Python's garbage collector: start-up objects frozen out of collections and the
 # youngest generation collected every this many allocations (Python: 700);
@@ -58,6 +59,26 @@ MIRROR_GC_THRESHOLD = 10000
 MIRROR_CAPTURE = False
 MIRROR_CAPTURE_MAX_BYTES = 100_000_000
 
+# --- Seams: the components a fleet (crawler/addons/fleet.py) switches -------
+# Where articles are claimed and posts recorded once (a class with from_crawler,
+# subclassing crawler.mirror.dedup.DedupStore); one object per crawler, shared
+# by the crawlers of one process on the same MIRROR_DIR.
+MIRROR_DEDUP_STORE = "crawler.mirror.dedup.FileDedupStore"
+# A politeness backend granting per-host leases beyond this process (a class
+# with from_crawler, async acquire(host, limit, delay) and release(lease));
+# empty: the per-process gates alone (crawler/middlewares/politeness.py).
+POLITENESS_LEASES = ""
+# Whether crawl, crawlall and demo check first that MIRROR_DIR takes files.
+MIRROR_STORAGE_CHECK = True
+# A function (settings) -> (message, close reason) | None run before a crawl:
+# what stops it at the start, its feeds recorded as FAILED. Empty: none.
+MIRROR_RUN_CHECK = ""
+# `scrapy schedule` ticks on the wall clock, the same for every host of a fleet.
+MIRROR_SHARED_TICKS = False
+# What the crawlers of this process share (crawler/process.py): set by the
+# commands that run crawlers; None: each crawler makes its own.
+MIRROR_PROCESS = None
+
 # --- The site (Jekyll) -----------------------------------------------------
 # Install the site's files (layouts, home page, feeds) into MIRROR_DIR and keep
 # them up to date; the title and description only seed _config.yml, which the
@@ -70,7 +91,7 @@ MIRROR_SITE_DESCRIPTION = ""
 # One crawl, crawlall, rotate or schedule at a time on a MIRROR_DIR
 # (.mirror/run.lock); another exits with status 75. False lets several write
 # one mirror at once (each post is still written once). A fleet (REDIS_URL)
-# takes no lock.
+# takes no lock: its add-on turns this off.
 MIRROR_RUN_LOCK = True
 # In `scrapy schedule`, a feed that failed k runs in a row sits out the next
 # 2**(k-1) - 1 runs, but never more runs than fit in this many seconds.

@@ -9,6 +9,9 @@ import lxml.html
 import pytest
 
 from crawler.cleaning.cleaner import BodyCleaner, is_safe
+from crawler.cleaning.eastmoney import RULES as EASTMONEY
+from crawler.cleaning.rules import GENERIC, load_rules
+from crawler.source.catalog import CatalogError, parse_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 BODIES = ROOT / "tests" / "data" / "bodies"
@@ -35,7 +38,7 @@ WIDGET_MARKUP = (
 
 @pytest.fixture(scope="module")
 def cleaner() -> BodyCleaner:
-    return BodyCleaner()
+    return BodyCleaner(rules=EASTMONEY)  # the shipped feeds' (the catalog's default)
 
 
 def seed_body() -> str:
@@ -680,3 +683,34 @@ def test_nothing_is_left_for_markdown_between_blocks(cleaner: BodyCleaner, raw: 
             "figure",
         }, out
         assert not (child.tail or "").strip(), out
+
+
+def feed_cleaning(value: object | None) -> str:
+    spec: dict[str, object] = {"outlet": "昆明日报", "start_urls": ["http://example.com/"]}
+    if value is not None:
+        spec["cleaning"] = value
+    return parse_catalog({"feeds": {"f": spec}})["f"].cleaning
+
+
+def test_a_feed_names_its_sources_rules_in_the_catalog() -> None:
+    assert feed_cleaning(None) == "crawler.cleaning.eastmoney"  # the shipped feeds' source
+    assert load_rules(feed_cleaning(None)) is EASTMONEY
+    assert load_rules(feed_cleaning("none")) is GENERIC
+    assert load_rules(feed_cleaning("")) is GENERIC
+    with pytest.raises(CatalogError, match=r"feed 'f', key 'cleaning': cannot import .*nosuch"):
+        feed_cleaning("crawler.cleaning.nosuch")
+    with pytest.raises(CatalogError, match=r"key 'cleaning': module 'crawler.cleaning.tree' has"):
+        feed_cleaning("crawler.cleaning.tree")
+
+
+def test_a_feed_without_rules_gets_the_generic_sanitizer_alone() -> None:
+    raw = (
+        '<p>为<span id="stock_106.NIO"><a href="http://quote.eastmoney.com/unify/r/106.NIO">'
+        '蔚来</a></span>造车</p><p class="em_media">（文章来源：上海证券报）</p>'
+        "<p>下载东方财富APP，查看更多行情&gt;&gt;</p>"
+    )
+    ours = BodyCleaner(rules=EASTMONEY).clean(raw, BASE)
+    generic = BodyCleaner().clean(raw, BASE)
+    assert 'class="em_media"' in ours and "东方财富APP" not in ours
+    assert "class=" not in generic and "东方财富APP" in generic
+    assert '<a href="http://quote.eastmoney.com/unify/r/106.NIO">蔚来</a>' in generic

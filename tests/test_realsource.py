@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from crawler.cleaning.cleaner import BodyCleaner
+from crawler.cleaning.eastmoney import RULES as EASTMONEY
 from crawler.mirror.archive import parse
 from crawler.source.slug import category_slug
 from replica.webapi import read_finews_post
@@ -66,7 +67,7 @@ def test_finews_posts_come_out_byte_for_byte(finews_replica, tmp_path):
     assert result.returncode == 0, result.output
     posts = mirror.posts()
     assert posts[SEED.name].read_bytes() == SEED.read_bytes()  # from the regional list
-    cleaner = BodyCleaner()
+    cleaner = BodyCleaner(rules=EASTMONEY)
     real_posts = sorted(p for p in FINEWS.glob("*.md") if p.name != "README.md")
     assert len(real_posts) == 6
     for real in real_posts:

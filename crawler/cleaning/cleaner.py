@@ -17,12 +17,18 @@ Last, Liquid markup (``{{``, ``}}``, ``{%``, ``%}``) is neutralised with
 character references, since Jekyll runs Liquid over post bodies, and the
 result is made one line-break-free block.
 
-The source's own markup (its widgets, chart block, ads, app promotions and
-the outlet credit line's class) is named in :mod:`crawler.cleaning.eastmoney`;
+A source's own markup (its widgets, chart block, ads, app promotions and the
+outlet credit line's class) is named in a rules module the feed names
+(:mod:`crawler.cleaning.rules`; the shipped feeds': :mod:`crawler.cleaning.eastmoney`);
 this module applies those rules at fixed points of the pre-pass.
 
 :func:`is_safe` checks a cleaned body (e.g. a mirrored file's) for markup that
 could execute; it does not trust the cleaner, it tokenizes the text itself.
+
+Its length: one algorithm whose steps share the allowlists and patterns
+defined at the top; the source-specific rules already live apart
+(:mod:`crawler.cleaning.rules`), and :func:`is_safe` is the cleaner's
+counter-check, kept beside the allowlist it must agree with.
 """
 
 from __future__ import annotations
@@ -40,8 +46,7 @@ from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from crawler.cleaning import eastmoney
-from crawler.cleaning.eastmoney import OUTLET_CLASS
+from crawler.cleaning.rules import GENERIC, SourceRules
 from crawler.cleaning.tree import EMPTY, Elements, drop_tree, elements
 
 __all__ = ["ALLOWED_TAGS", "ALLOWED_URL_SCHEMES", "CLEANER_VERSION", "BodyCleaner", "is_safe"]
@@ -69,8 +74,9 @@ _ATTRIBUTES: dict[str, set[str]] = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
 }
-# ``class`` survives only where it carries meaning: the outlet credit line.
-_ALLOWED_CLASSES: dict[str, set[str]] = {tag: {OUTLET_CLASS} for tag in ("p", "div", "span")}
+# ``class`` survives only where it carries meaning: the source rules' kept
+# class (the outlet credit line), on these tags.
+_CLASSED_TAGS = ("p", "div", "span")
 # Never kept: the pre-pass removes them with their content, except the
 # _UNWRAP_DANGEROUS ones (void, or wrapping the article), which go alone;
 # nh3 removes the _NH3_CONTENT_TAGS with their content again, as a second line.
@@ -143,9 +149,11 @@ class BodyCleaner:
 
     ``drop`` names extra CSS selectors whose elements are removed (a feed's
     own boilerplate); an invalid selector raises :class:`ValueError` here.
+    ``rules`` are its source's (:mod:`crawler.cleaning.rules`); none by default.
     """
 
-    def __init__(self, drop: Sequence[str] = ()) -> None:
+    def __init__(self, drop: Sequence[str] = (), rules: SourceRules = GENERIC) -> None:
+        self.rules = rules
         if isinstance(drop, str):
             drop = (drop,)
         selectors: list[Elements] = []
@@ -156,7 +164,7 @@ class BodyCleaner:
                 raise ValueError(f"invalid drop selector {selector!r}: {exc}") from exc
         self._drop = tuple(selectors)
         self._drop_names = tuple(drop)
-        self._sanitize = _build_sanitizer()
+        self._sanitize = _build_sanitizer(rules.kept_class)
 
     def clean(self, html: str, base_url: str, fired: set[str] | None = None) -> str:
         """Raw article body HTML → cleaned HTML: one block, no blank line.
@@ -181,7 +189,8 @@ class BodyCleaner:
         return _finish(self._sanitize(inner))
 
     def _prune(self, root: lxml.html.HtmlElement, fired: set[str] | None = None) -> None:
-        eastmoney.remove_chart_blocks(root)
+        rules, kept = self.rules, self.rules.kept_class
+        rules.before(root)
         for node in _COMMENTS_AND_PIS(root):
             drop_tree(node)
         for el in list(root.iter(*_REMOVED_TAGS)):  # document order, like XPath
@@ -199,18 +208,18 @@ class BodyCleaner:
                         fired.add(f"drop {name}")
         for el in _HIDDEN(root, u=_UPPER, l=_LOWER):
             drop_tree(el)
-        eastmoney.drop_widgets(root)
+        rules.widgets(root)
         for span in list(root.iter("span")):  # presentational only, once styles go
-            if OUTLET_CLASS not in (span.get("class") or "").split():
+            if not kept or kept not in (span.get("class") or "").split():
                 span.drop_tag()
         for el in _CLASSED(root):  # nh3 would leave an empty class="" behind
-            if OUTLET_CLASS in el.get("class", "").split() and el.tag in _ALLOWED_CLASSES:
-                el.set("class", OUTLET_CLASS)
+            if kept and kept in el.get("class", "").split() and el.tag in _CLASSED_TAGS:
+                el.set("class", kept)
             else:
                 del el.attrib["class"]
         for p in _PARAGRAPHS(root):
             text = p.text_content().strip(EMPTY)
-            if eastmoney.is_promotion(p, text):
+            if rules.is_promotion(p, text):
                 drop_tree(p)
 
 
@@ -237,12 +246,12 @@ def _parse(html: str) -> lxml.html.HtmlElement:
     return root
 
 
-def _build_sanitizer() -> Callable[[str], str]:
+def _build_sanitizer(kept_class: str) -> Callable[[str], str]:
     return nh3.Cleaner(  # the allowlist is built once
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(_NH3_CONTENT_TAGS),
         attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()},
-        allowed_classes={tag: set(names) for tag, names in _ALLOWED_CLASSES.items()},
+        allowed_classes={tag: {kept_class} for tag in _CLASSED_TAGS} if kept_class else None,
         url_schemes=set(ALLOWED_URL_SCHEMES),
         strip_comments=True,
         link_rel=None,
@@ -296,7 +305,7 @@ def _is_block(el: etree._Element) -> bool:
 def _unwrap_wrappers(root: lxml.html.HtmlElement) -> None:
     """A ``<div>`` holding only blocks is a wrapper: its content stays, it goes."""
     for div in reversed(list(root.iter("div"))):
-        if div is root or OUTLET_CLASS in (div.get("class") or "").split():
+        if div is root or div.get("class"):  # the rules' kept class, the one left: it stays
             continue
         if (
             len(div)

@@ -1,6 +1,6 @@
 """The source's own markup rules (eastmoney's article pages), apart from the
 generic sanitizer in :mod:`crawler.cleaning.cleaner`, which applies them at
-fixed points of its pre-pass:
+fixed points of its pre-pass (:data:`RULES`, the catalog's default ``cleaning``):
 
 - the K-line chart block between ``<!-- EM_StockImg_Start -->`` and
   ``<!-- EM_StockImg_End -->`` goes whole (:func:`remove_chart_blocks`);
@@ -22,6 +22,7 @@ from typing import cast
 import lxml.html
 from lxml import etree
 
+from crawler.cleaning.rules import SourceRules
 from crawler.cleaning.tree import EMPTY, drop_tree, elements, has_class
 
 logger = logging.getLogger(__name__)
@@ -103,3 +104,12 @@ def is_promotion(p: etree._Element, text: str) -> bool:
         logger.debug("dropping promotion paragraph %r", text)
         return True
     return False
+
+
+#: The eastmoney rules, as a feed's ``cleaning: crawler.cleaning.eastmoney`` names them.
+RULES = SourceRules(
+    kept_class=OUTLET_CLASS,
+    before=remove_chart_blocks,
+    widgets=drop_widgets,
+    is_promotion=is_promotion,
+)

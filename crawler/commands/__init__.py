@@ -12,18 +12,17 @@ from scrapy.commands import ScrapyCommand
 from scrapy.crawler import Crawler, CrawlerProcessBase
 from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
+from scrapy.utils.misc import load_object
 
-from crawler.addons.fleet import missing_packages
+from crawler.addons.fleet import prepare_fleet
 from crawler.extensions.summary import FeedResult, RunProgress, feed_summary
 from crawler.mirror.lock import EX_LOCKED, MirrorLocked, run_lock
 from crawler.mirror.runlog import record_run
 from crawler.mirror.storage import settings_storage_problem
 from crawler.ops import logs
 from crawler.ops.logs import start_log_file
+from crawler.process import MirrorProcess
 from crawler.text import plural
-
-REDIS_UNAVAILABLE = "redis_unavailable"  # the close reason of a fleet that lost Redis
-FOLDER_BEHIND = "mirror_folder_behind"  # MIRROR_DIR lacks posts Redis records (FLEET_RESEED)
 
 
 def feed_names(arg: str | None, known: list[str]) -> list[str]:
@@ -86,9 +85,10 @@ def print_results(results: list[FeedResult]) -> int:
 
 
 def require_fleet_packages(settings: BaseSettings) -> None:
-    """With ``REDIS_URL`` set and the fleet's packages missing: print the
-    install hint, one line before anything else, and exit 2."""
-    problem = missing_packages(settings)
+    """With ``REDIS_URL`` set: the settings made a fleet's
+    (:func:`crawler.addons.fleet.prepare_fleet`), or, the fleet's packages
+    missing, the install hint printed, one line before anything else, and exit 2."""
+    problem = prepare_fleet(settings)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)
@@ -143,22 +143,14 @@ def recorded_run(
         command.exitcode = 1
         return
     start_log_file(settings)
-    if settings.get("REDIS_URL"):
-        from crawler.fleet.connection import unreachable  # only a fleet needs Redis
-
-        lost = unreachable(settings)
-        if lost:
-            print(f"error: {lost}", file=sys.stderr)
-            crawl = functools.partial(not_crawled, command, feeds, REDIS_UNAVAILABLE)
-        else:
-            from crawler.fleet.store import folder_behind
-
-            behind = folder_behind(settings)
-            if behind:
-                print(f"error: {behind}", file=sys.stderr)
-                crawl = functools.partial(not_crawled, command, feeds, FOLDER_BEHIND)
+    check = settings.get("MIRROR_RUN_CHECK")  # a fleet's: Redis reachable (crawler.addons.fleet)
+    stopped = load_object(check)(settings) if check else None
+    if stopped:
+        message, reason = stopped
+        print(f"error: {message}", file=sys.stderr)
+        crawl = functools.partial(not_crawled, command, feeds, reason)
     try:
-        with run_lock(settings, name):
+        with run_lock(settings, name), MirrorProcess.opened(settings):
             start = datetime.now()
             outcome = crawl()
             if outcome is not None:

@@ -1,7 +1,8 @@
+"""``scrapy export``: the mirror's posts as JSON Lines (:mod:`crawler.ops.export`)."""
+
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from contextlib import ExitStack
@@ -12,11 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from scrapy.exceptions import UsageError
 
 from crawler.commands import ScrapyCommand
-from crawler.mirror.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, FormatError
-from crawler.mirror.reader import FOLDERS, ArchiveReader, as_record, parse_bound
-from crawler.text import plural
-
-_FOLDERS = {"all": FOLDERS, "posts": (POSTS_DIR,), "old": (OLD_POSTS_DIR,)}
+from crawler.mirror.archive import FormatError
+from crawler.mirror.reader import parse_bound
+from crawler.ops.export import FOLDER_CHOICES, Export, export_posts, unknown_categories
 
 
 class Command(ScrapyCommand):
@@ -63,7 +62,7 @@ class Command(ScrapyCommand):
         )
         parser.add_argument(
             "--folder",
-            choices=sorted(_FOLDERS),
+            choices=sorted(FOLDER_CHOICES),
             default="all",
             help="posts (_posts/), old (old_post/) or all (default)",
         )
@@ -88,14 +87,10 @@ class Command(ScrapyCommand):
         if not root.is_dir():
             raise UsageError(f"no mirror at {root} (MIRROR_DIR)", print_help=False)
 
-        bad: list[FormatError] = []
-
         def skip(error: FormatError) -> None:
-            bad.append(error)
             print(f"Skipped {error}", file=sys.stderr)
 
-        count = 0
-        found: set[str] = set()  # the categories of the posts exported
+        done = Export()
         with ExitStack() as stack:
             out: IO[str]
             if opts.output == "-":
@@ -103,40 +98,12 @@ class Command(ScrapyCommand):
                 stack.enter_context(out)
             else:
                 out = stack.enter_context(open(opts.output, "w", encoding="utf-8", newline="\n"))
-            posts = ArchiveReader(root).posts(
-                category=categories,
-                since=since,
-                until=until,
-                folders=_FOLDERS[opts.folder],
-                on_error=skip,
-            )
             try:
-                for post in posts:
-                    out.write(json.dumps(as_record(post, root), ensure_ascii=False))
-                    out.write("\n")
-                    count += 1
-                    found.add(post.category)
-                out.flush()
+                export_posts(root, out, categories, since, until, opts.folder, skip, done)
             except BrokenPipeError:  # `scrapy export | head`: the reader has had enough
                 os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
                 return
-        where = "stdout" if opts.output == "-" else opts.output
-        known = {p.stem for p in (root / CATEGORY_DIR).glob("*.html")} | found
-        for category in [c for c in categories or [] if c not in known]:
-            print(
-                f"Warning: the mirror has no category {category!r}; its categories: "
-                f"{', '.join(sorted(known)) or 'none'}",
-                file=sys.stderr,
-            )
-        print(
-            f"Exported {plural(count, 'post')} to {where}"
-            + (
-                f"; skipped {plural(len(bad), 'file')} "
-                + ("that is not a valid post" if len(bad) == 1 else "that are not valid posts")
-                + " (see scrapy verify)"
-                if bad
-                else ""
-            ),
-            file=sys.stderr,
-        )
-        self.exitcode = 1 if bad else 0
+        for warning in unknown_categories(root, categories, done):
+            print(f"Warning: {warning}", file=sys.stderr)
+        print(done.summary("stdout" if opts.output == "-" else opts.output), file=sys.stderr)
+        self.exitcode = 1 if done.bad else 0

@@ -58,15 +58,15 @@ class Command(ScrapyCommand):
         assert self.crawler_process
         loader = self.crawler_process.spider_loader
         (name,) = feed_names(args[0], loader.list())
+        spidercls = loader.load(name)
         if opts.from_capture:
             assert self.settings is not None
-            feed = cast("type[FeedSpider]", loader.load(name)).feed
+            # The project's loader (crawler.spiderloader) makes every spider a FeedSpider.
+            feed = cast("type[FeedSpider]", spidercls).feed
             text, ok = capture_probe(self.settings, feed, opts.from_capture)
             print(text)
             self.exitcode = 0 if ok else 1
             return
-        # The project's loader (crawler.spiderloader) makes every spider a FeedSpider.
-        spidercls = cast("type[FeedSpider]", loader.load(name))
         crawler = self.crawler_process.create_crawler(probe_spider(spidercls))
         self.crawler_process.crawl(crawler)
         self.crawler_process.start()

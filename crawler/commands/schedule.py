@@ -95,7 +95,7 @@ class Command(ScrapyCommand):
                     explicit_feeds=bool(opts.feeds),
                     backoff_max=settings.getfloat("MIRROR_BACKOFF_MAX"),
                     lock=lock,
-                    fleet=bool(settings.get("REDIS_URL")),
+                    fleet=settings.getbool("MIRROR_SHARED_TICKS"),
                 )
                 self.exitcode = scheduler.run()
         except MirrorLocked as e:

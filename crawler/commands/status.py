@@ -5,6 +5,7 @@ import sys
 
 from scrapy.exceptions import UsageError
 
+from crawler.addons.fleet import fleet_configured
 from crawler.commands import ScrapyCommand, require_fleet_packages
 from crawler.ops.status import MirrorStatus
 from crawler.source.catalog import CatalogError, load_catalog
@@ -49,7 +50,7 @@ class Command(ScrapyCommand):
             raise UsageError(str(e), print_help=False) from None
         print(status.render())
         self.exitcode = 1 if status.problems else 0
-        if self.settings.get("REDIS_URL"):
+        if fleet_configured(self.settings):
             from crawler.fleet.status import fleet_status  # only a fleet needs Redis
 
             fleet = fleet_status(self.settings)

@@ -12,6 +12,7 @@ from types import FrameType
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
+from crawler.addons.fleet import fleet_configured
 from crawler.commands import ScrapyCommand, require_fleet_packages
 from crawler.text import plural
 
@@ -50,7 +51,7 @@ class Command(ScrapyCommand):
         assert self.settings is not None
         if args:
             raise UsageError("writer takes no arguments, only options", print_help=False)
-        if not self.settings.get("REDIS_URL"):
+        if not fleet_configured(self.settings):
             raise UsageError("writer needs REDIS_URL (-s REDIS_URL=redis://…)", print_help=False)
         configure_logging(self.settings)
         from crawler.fleet.connection import FleetUnavailable  # only a fleet needs Redis

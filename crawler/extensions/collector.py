@@ -24,29 +24,29 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-logger = logging.getLogger(__name__)
+from crawler.process import MirrorProcess, process_of
 
-_frozen = False  # once per process: what a later crawl leaves behind is collected
+logger = logging.getLogger(__name__)
 
 
 class CollectorTuning:
-    def __init__(self, threshold: int):
+    def __init__(self, threshold: int, process: MirrorProcess):
         self.threshold = threshold
+        self.process = process  # frozen once per process: what a later crawl leaves is collected
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CollectorTuning:
         threshold = crawler.settings.getint("MIRROR_GC_THRESHOLD")
         if threshold <= 0:
             raise NotConfigured("MIRROR_GC_THRESHOLD is 0")
-        tuning = cls(threshold)
+        tuning = cls(threshold, process_of(crawler))
         crawler.signals.connect(tuning.engine_started, signal=signals.engine_started)
         return tuning
 
     def engine_started(self) -> None:
-        global _frozen
-        if not _frozen:
+        if not self.process.gc_frozen:
             gc.freeze()
-            _frozen = True
+            self.process.gc_frozen = True
             logger.debug("Garbage collector: %d start-up objects frozen", gc.get_freeze_count())
         _, gen1, gen2 = gc.get_threshold()
         gc.set_threshold(self.threshold, gen1, gen2)

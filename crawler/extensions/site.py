@@ -20,11 +20,9 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.items import Article
 from crawler.mirror.jekyll import JekyllSite
+from crawler.process import process_of
 
 logger = logging.getLogger(__name__)
-
-# One site per mirror folder per process: crawlall runs a crawler per feed.
-_SITES: dict[Path, JekyllSite] = {}
 
 
 class SiteFiles:
@@ -39,14 +37,13 @@ class SiteFiles:
         if not settings.getbool("MIRROR_SITE_ENABLED", True):
             raise NotConfigured("MIRROR_SITE_ENABLED is off")
         root = Path(settings.get("MIRROR_DIR")).resolve()
-        site = _SITES.get(root)
-        if site is None:
-            site = _SITES[root] = JekyllSite(
-                root,
-                title=settings.get("MIRROR_SITE_TITLE") or "新闻镜像",
-                description=settings.get("MIRROR_SITE_DESCRIPTION") or "",
-                base_url=settings.get("MIRROR_BASE_URL") or "",
-            )
+        # One site per mirror folder per process: crawlall runs a crawler per feed.
+        site = process_of(crawler).keep("jekyll-site", str(root), lambda: JekyllSite(
+            root,
+            title=settings.get("MIRROR_SITE_TITLE") or "新闻镜像",
+            description=settings.get("MIRROR_SITE_DESCRIPTION") or "",
+            base_url=settings.get("MIRROR_BASE_URL") or "",
+        ))  # fmt: skip
         ext = cls(crawler, site)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)

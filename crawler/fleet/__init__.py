@@ -1,8 +1,10 @@
 """A fleet of workers sharing one crawl through Redis (SPEC §8, ``REDIS_URL``).
 
 Nothing here is imported unless ``REDIS_URL`` is set: :mod:`crawler.addons.fleet`
-switches the fleet's components on, :func:`crawler.mirror.dedup.open_store` picks
-:class:`~crawler.fleet.store.RedisDedupStore`.
+switches the fleet's components on and names them in the seams' settings
+(``MIRROR_DEDUP_STORE``: :class:`~crawler.fleet.store.RedisDedupStore`,
+``POLITENESS_LEASES``: :class:`~crawler.fleet.politeness.FleetHostLeases`, …).
+The worker of a process lives in its :class:`crawler.process.MirrorProcess`.
 
 - :mod:`~crawler.fleet.connection`: the Redis client, the key names, the URL without its password;
 - :mod:`~crawler.fleet.worker`: this process as a worker: heartbeat, runs, held requests, recovery;

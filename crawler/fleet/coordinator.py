@@ -54,7 +54,7 @@ class FleetCoordinator(BaseSpiderMiddleware):
     def from_crawler(cls, crawler: Crawler) -> FleetCoordinator:
         if not crawler.settings.get("REDIS_URL"):
             raise NotConfigured
-        mw = cls(crawler, fleet_worker(crawler.settings))
+        mw = cls(crawler, fleet_worker(crawler))
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)

@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 from crawler.fleet.store import RedisDedupStore
 from crawler.items import Article
 from crawler.mirror.archive import POSTS_DIR, category_page, render
-from crawler.mirror.dedup import close_store, open_store
+from crawler.mirror.dedup import dedup_store
 from crawler.pipelines.write import post_of
 
 logger = logging.getLogger(__name__)
@@ -43,16 +43,13 @@ class HandoffPipeline:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.base_url = crawler.settings.get("MIRROR_BASE_URL")
-        store = open_store(crawler.settings)
+        store = dedup_store(crawler)
         assert isinstance(store, RedisDedupStore)
         self.store = store
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HandoffPipeline:
         return cls(crawler)
-
-    def close_spider(self) -> None:
-        close_store(self.store)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):

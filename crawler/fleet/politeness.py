@@ -18,10 +18,11 @@ import itertools
 import random
 from collections import deque
 
-from scrapy.settings import BaseSettings
+from scrapy.crawler import Crawler
 
 from crawler.fleet.connection import REDIS_ERRORS, FleetLost, FleetUnavailable
 from crawler.fleet.worker import Worker, fleet_worker
+from crawler.process import process_of
 
 MAX_BACKOFF = 0.02
 HANDOVERS = 2  # times in a row a worker passes a lease on to its own next request
@@ -39,12 +40,11 @@ class FleetHostLeases:
         worker.on_beat.append(self.renew)
 
     @classmethod
-    def for_settings(cls, settings: BaseSettings) -> FleetHostLeases:
-        worker = fleet_worker(settings)
-        leases = getattr(worker, "host_leases", None)
-        if leases is None:
-            leases = worker.host_leases = cls(worker)  # type: ignore[attr-defined]
-        return leases
+    def from_crawler(cls, crawler: Crawler) -> FleetHostLeases:
+        """The leases of this process's worker (one per worker, whatever the crawlers)."""
+        worker = fleet_worker(crawler)
+        key = f"{worker.url}|{worker.keys.prefix}"
+        return process_of(crawler).keep("fleet-host-leases", key, lambda: cls(worker))
 
     async def acquire(self, host: str, limit: int, delay: float) -> tuple[str, bool]:
         """A lease on ``host``; whether it had to wait for it.

@@ -123,7 +123,7 @@ class RunDupeFilter(RFPDupeFilter):
 
     @classmethod
     def from_spider(cls, spider: Spider) -> RunDupeFilter:
-        worker = fleet_worker(spider.settings)
+        worker = fleet_worker(spider.crawler)
         key = worker.keys.dupefilter_template % {"spider": spider.name}
         df = cls(worker.client, key=key, debug=spider.settings.getbool("DUPEFILTER_DEBUG"))
         df.worker = worker
@@ -150,7 +150,7 @@ class FleetScheduler(Scheduler):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FleetScheduler:
         settings = crawler.settings
-        worker = fleet_worker(settings)
+        worker = fleet_worker(crawler)
         worker.ping()
         serializer = settings.get("SCHEDULER_SERIALIZER")
         scheduler = cls(
@@ -227,7 +227,7 @@ class FleetScheduler(Scheduler):
         except FleetUnavailable:
             return None
         if not self.local:
-            if waiting() >= self.max_waiting:
+            if waiting(self.crawler) >= self.max_waiting:
                 return None  # enough wait for a host here: leave the rest to the fleet
             self._pop()
         if not self.local:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
 from crawler.fleet.connection import (
@@ -34,6 +35,7 @@ from crawler.fleet.connection import (
     Keys,
     client_from_settings,
     safe_url,
+    unreachable,
 )
 from crawler.fleet.worker import Worker, fleet_worker
 from crawler.mirror.dedup import DedupStore, FileDedupStore
@@ -64,8 +66,9 @@ class RedisDedupStore(DedupStore):
         self.check_epoch()
 
     @classmethod
-    def from_settings(cls, settings: BaseSettings) -> RedisDedupStore:
-        worker = fleet_worker(settings)
+    def from_crawler(cls, crawler: Crawler) -> RedisDedupStore:
+        settings = crawler.settings
+        worker = fleet_worker(crawler)
         worker.ping()
         handoff = settings.get("MIRROR_WRITE") == "redis"
         local = None
@@ -277,4 +280,21 @@ def folder_behind(settings: BaseSettings) -> str | None:
         f"Redis at {where} recorded; Redis forgot them, they are mirrored again",
         file=sys.stderr,
     )
+    return None
+
+
+REDIS_UNAVAILABLE = "redis_unavailable"  # the close reason of a fleet that lost Redis
+FOLDER_BEHIND = "mirror_folder_behind"  # MIRROR_DIR lacks posts Redis records (FLEET_RESEED)
+
+
+def run_check(settings: BaseSettings) -> tuple[str, str] | None:
+    """What stops a fleet's run at its start (``MIRROR_RUN_CHECK``): Redis out
+    of reach, or a mirror folder lacking posts Redis records as mirrored; the
+    line to print and the feeds' close reason, or None."""
+    lost = unreachable(settings)
+    if lost:
+        return lost, REDIS_UNAVAILABLE
+    behind = folder_behind(settings)
+    if behind:
+        return behind, FOLDER_BEHIND
     return None

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 
@@ -35,6 +36,7 @@ from crawler.fleet.connection import (
     client_from_settings,
     safe_url,
 )
+from crawler.process import process_of
 
 logger = logging.getLogger(__name__)
 
@@ -216,20 +218,16 @@ class Worker:
             self.call("ack", lambda: self.client.hdel(self.keys.held(self.id), *fields))
 
 
-_workers: dict[str, Worker] = {}
-
-
-def fleet_worker(settings: BaseSettings) -> Worker:
-    """The worker of this process for the settings' Redis and key prefix.
+def fleet_worker(crawler: Crawler) -> Worker:
+    """The worker of this process (:class:`crawler.process.MirrorProcess`) for
+    the crawler's Redis and key prefix.
 
     Once it has lost Redis it stays lost (every call fails at once, the loss
     reported once): the process's crawls stop, and the next run starts afresh.
     """
+    settings = crawler.settings
     key = f"{settings.get('REDIS_URL')}|{settings.get('FLEET_KEY_PREFIX')}"
-    worker = _workers.get(key)
-    if worker is None:
-        worker = _workers[key] = Worker(settings)
-    return worker
+    return process_of(crawler).keep("fleet-worker", key, lambda: Worker(settings))
 
 
 __all__ = ["FleetUnavailable", "Worker", "fleet_worker"]

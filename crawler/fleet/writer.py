@@ -27,7 +27,7 @@ from scrapy.settings import BaseSettings
 from crawler.fleet.connection import FleetUnavailable
 from crawler.fleet.store import seed_posts
 from crawler.fleet.worker import Worker
-from crawler.mirror.archive import CATEGORY_DIR, info_code_of, write_atomic
+from crawler.mirror.archive import add_category_page, info_code_of, write_atomic
 from crawler.mirror.dedup import FileDedupStore
 
 logger = logging.getLogger(__name__)
@@ -119,9 +119,7 @@ class PostWriter:
             logger.debug("Post %s is in the mirror already", code)
             return
         self.written += 1
-        page = self.root / CATEGORY_DIR / f"{category}.html"
-        if not page.exists():
-            write_atomic(page, data.get("category_page") or "")
+        add_category_page(self.root, category, data.get("category_page") or "")
         logger.debug("Wrote handed-over post %s of feed %s", code, data.get("feed"))
 
     def run(self, stop: threading.Event, once: bool = False, poll: float = 1.0) -> None:

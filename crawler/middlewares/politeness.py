@@ -10,8 +10,12 @@ each request wait for a permit of its host (the downloader's slot key):
   at most ``CONCURRENT_REQUESTS_PER_DOMAIN`` requests at once, started at
   least ``DOWNLOAD_DELAY`` apart (AutoThrottle's current delay where it is
   on and larger; ``DOWNLOAD_SLOTS`` may set both per host);
-- with ``REDIS_URL``, also a lease from :mod:`crawler.fleet.politeness`, so
-  that the same bounds hold for every worker of the fleet together.
+- with ``POLITENESS_LEASES`` (a class path; the fleet add-on sets
+  :class:`crawler.fleet.politeness.FleetHostLeases`), also a lease from that
+  backend, so that the same bounds hold for every worker of the fleet together.
+
+The gates live in the process object (:class:`crawler.process.MirrorProcess`),
+not in this module.
 
 The permit is given back when the response (or the failure) comes back, or
 when the request leaves the downloader, whichever is first.
@@ -22,18 +26,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.utils.asyncio import is_asyncio_available
+from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.compat import download_slot, download_slot_key
-
-if TYPE_CHECKING:
-    from crawler.fleet.politeness import FleetHostLeases
+from crawler.process import process_of
 
 
 class HostGate:
@@ -75,26 +78,43 @@ class HostGate:
                 break
 
 
-_gates: dict[str, HostGate] = {}
-_waiting = 0  # requests of this process waiting for a permit, all hosts
+class HostLeases(Protocol):
+    """A politeness backend beyond this process (``POLITENESS_LEASES``)."""
+
+    async def acquire(self, host: str, limit: int, delay: float) -> tuple[str, bool]:
+        """A lease on ``host``; whether it had to wait for it."""
+
+    def release(self, lease: str) -> None:
+        """Give the lease back."""
 
 
-def waiting() -> int:
-    """How many requests of this process wait for a permit (a fleet worker
-    takes no more from the shared queue while enough do)."""
-    return _waiting
+class HostGates:
+    """The gates of every host, shared by the crawlers of one process."""
+
+    def __init__(self) -> None:
+        self.gates: dict[str, HostGate] = {}
+        self.waiting = 0  # requests of this process waiting for a permit, all hosts
+
+    def gate(self, key: str) -> HostGate:
+        gate = self.gates.get(key)
+        if gate is None:
+            gate = self.gates[key] = HostGate()
+        return gate
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> HostGates:
+        """The gates of the crawler's process."""
+        return process_of(crawler).keep("host-gates", "", cls)
 
 
-def host_gate(key: str) -> HostGate:
-    """The gate of a host, shared by every crawler of this process."""
-    gate = _gates.get(key)
-    if gate is None:
-        gate = _gates[key] = HostGate()
-    return gate
+def waiting(crawler: Crawler) -> int:
+    """How many requests of the crawler's process wait for a permit (a fleet
+    worker takes no more from the shared queue while enough do)."""
+    return HostGates.of(crawler).waiting
 
 
 class PolitenessMiddleware:
-    def __init__(self, crawler: Crawler, fleet: FleetHostLeases | None = None):
+    def __init__(self, crawler: Crawler, fleet: HostLeases | None = None):
         settings = crawler.settings
         self.crawler = crawler
         self.limit = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
@@ -103,6 +123,7 @@ class PolitenessMiddleware:
         self.autothrottle = settings.getbool("AUTOTHROTTLE_ENABLED")
         self.start_delay = max(self.delay, settings.getfloat("AUTOTHROTTLE_START_DELAY"))
         self.fleet = fleet
+        self.gates = HostGates.of(crawler)
         self.held: dict[Request, tuple[HostGate, str | None]] = {}
 
     @classmethod
@@ -112,11 +133,8 @@ class PolitenessMiddleware:
             raise NotConfigured
         if not is_asyncio_available():
             raise NotConfigured("per-host politeness needs Scrapy's asyncio reactor")
-        fleet = None
-        if settings.get("REDIS_URL"):
-            from crawler.fleet.politeness import FleetHostLeases  # only a fleet needs redis
-
-            fleet = FleetHostLeases.for_settings(settings)
+        backend = settings.get("POLITENESS_LEASES")
+        fleet = build_from_crawler(load_object(backend), crawler) if backend else None
         mw = cls(crawler, fleet)
         crawler.signals.connect(mw.request_left_downloader, signal=signals.request_left_downloader)
         return mw
@@ -139,13 +157,12 @@ class PolitenessMiddleware:
         return limit, delay
 
     async def process_request(self, request: Request) -> None:
-        global _waiting
         engine = self.crawler.engine
         assert engine is not None
         key = download_slot_key(engine, request)
         limit, delay = self.bounds(key)
-        gate = host_gate(key)
-        _waiting += 1
+        gate = self.gates.gate(key)
+        self.gates.waiting += 1
         try:
             waited = await gate.acquire(limit, delay)
             lease = None
@@ -157,7 +174,7 @@ class PolitenessMiddleware:
                     raise
                 waited = waited or fleet_waited
         finally:
-            _waiting -= 1
+            self.gates.waiting -= 1
         self.held[request] = (gate, lease)
         if waited and self.crawler.stats is not None:
             self.crawler.stats.inc_value("politeness/waited")

@@ -26,6 +26,9 @@ body, and its back-link goes to ``{base}/{category}/``::
     <{share URL}>
 
     [返回{outlet}新闻]({base}/{category}/)｜[返回首页]({base}/)
+
+Its length: rendering and parsing a post stay side by side on purpose, so
+that each is the other's inverse (``verify`` and the readers depend on it).
 """
 
 from __future__ import annotations
@@ -269,6 +272,17 @@ def category_page(outlet: str, category: str, rolling: bool = False) -> str:
         + (f"permalink: {category_url(category, rolling=True)}\n" if rolling else "")
         + "---\n"
     )
+
+
+def add_category_page(root: Path, category: str, text: str) -> bool:
+    """Write the category page ``text`` into the mirror at ``root`` unless it
+    is there (the user may have edited it); whether it was written. The one
+    writer of category pages: the write pipeline and ``scrapy writer`` call it."""
+    page = root / CATEGORY_DIR / f"{category}.html"
+    if page.exists():
+        return False
+    write_atomic(page, text)
+    return True
 
 
 def writer_id() -> str:

@@ -2,13 +2,19 @@
 
 :class:`DedupStore` is the one interface the spiders and the writer use.
 :class:`FileDedupStore` keeps it beside the mirror on one host; a fleet of
-workers uses the Redis store instead (``REDIS_URL``, SPEC §8).
+workers uses the Redis store instead (:class:`crawler.fleet.store.RedisDedupStore`,
+which the fleet add-on names in ``MIRROR_DEDUP_STORE``, SPEC §8); any class
+with ``from_crawler`` may stand in (:func:`dedup_store`).
 
 The post files are the truth. The store adds to them an append-only index
 (``.mirror/index``) that lets several processes writing one mirror see each
 other's posts without listing the folders again, and remembers articles
 dropped as bad so that they are not fetched again on every run. A missing or
 damaged index is rebuilt from the post file names (never by parsing posts).
+
+Its length: the interface, :func:`dedup_store` and the file store stay one
+module because the file store *is* the index's format (load, repair, catch
+up, append under one lock); split, its invariants would span two files.
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from scrapy.settings import BaseSettings
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of, is_stale_temp, post_names
 from crawler.mirror.paths import INDEX_FILE, INDEX_LOCK_FILE, STATE_DIR, WALKED_DIR, WALKS_DIR
+from crawler.process import process_of
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +117,11 @@ class FileDedupStore(DedupStore):
         self._lock_file = open(self.state / INDEX_LOCK_FILE, "a+b")  # noqa: SIM115
         with self.locked():
             self._load()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FileDedupStore:
+        settings = crawler.settings
+        return cls(settings.get("MIRROR_DIR"), settings.getfloat("MIRROR_RETRY_DROPPED_HOURS"))
 
     # -- the index ----------------------------------------------------------
     @contextmanager
@@ -371,37 +385,27 @@ class FileDedupStore(DedupStore):
             return set(self._mirrored)
 
 
-_stores: dict[str, tuple[DedupStore, int]] = {}
+def dedup_store(crawler: Crawler) -> DedupStore:
+    """The dedup store of ``crawler``: one object, however many of its
+    components ask (the spider claims, the writer commits).
 
+    Its class is ``MIRROR_DEDUP_STORE`` (built with ``from_crawler``, as
+    Scrapy builds its components); the crawlers of one process on the same
+    mirror folder share one (:class:`crawler.process.MirrorProcess`), closed
+    when the last of them stops.
+    """
+    store: DedupStore | None = getattr(crawler, "dedup_store", None)
+    if store is not None:
+        return store
+    path = crawler.settings.get("MIRROR_DEDUP_STORE")
+    cls = load_object(path)
+    process = process_of(crawler)
+    key = f"{path}|{Path(crawler.settings.get('MIRROR_DIR')).resolve()}"
+    made = process.acquire("dedup-store", key, lambda: build_from_crawler(cls, crawler))
+    crawler.dedup_store = made  # type: ignore[attr-defined]
 
-def open_store(settings: BaseSettings) -> DedupStore:
-    """The store for the settings' mirror, shared by every crawler of the process."""
-    key = str(Path(settings.get("MIRROR_DIR")).resolve())
-    if settings.get("REDIS_URL"):
-        key = f"{settings.get('REDIS_URL')}|{key}"
-    store, users = _stores.get(key, (None, 0))
-    if store is None:
-        store = _make_store(settings)
-    _stores[key] = (store, users + 1)
-    return store
+    def give_back() -> None:
+        process.release(made)
 
-
-def close_store(store: DedupStore) -> None:
-    for key, (known, users) in list(_stores.items()):
-        if known is store:
-            if users > 1:
-                _stores[key] = (store, users - 1)
-            else:
-                del _stores[key]
-                store.close()
-            return
-
-
-def _make_store(settings: BaseSettings) -> DedupStore:
-    if settings.get("REDIS_URL"):
-        from crawler.fleet.store import RedisDedupStore  # only a fleet needs redis
-
-        return RedisDedupStore.from_settings(settings)
-    return FileDedupStore(
-        settings.get("MIRROR_DIR"), settings.getfloat("MIRROR_RETRY_DROPPED_HOURS")
-    )
+    crawler.signals.connect(give_back, signal=signals.engine_stopped, weak=False)
+    return made

@@ -9,7 +9,8 @@ says whose it takes over. A scheduler hands its lock to each ``crawlall`` it
 starts: the child inherits the locked file (:data:`INHERIT_ENV` names its
 descriptor), so a crawl started by cron meanwhile finds the scheduler's lock.
 
-A fleet (``REDIS_URL``) takes no lock: its workers share one crawl on purpose.
+A fleet takes no lock (its add-on turns ``MIRROR_RUN_LOCK`` off): its workers
+share one crawl on purpose.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class RunLock:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> RunLock | None:
         """The lock for the settings' mirror; None when runs take no lock."""
-        if settings.get("REDIS_URL") or not settings.getbool("MIRROR_RUN_LOCK"):
+        if not settings.getbool("MIRROR_RUN_LOCK"):
             return None
         return cls(settings.get("MIRROR_DIR"))
 

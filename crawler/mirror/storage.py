@@ -37,8 +37,9 @@ def storage_problem(mirror_dir: str | Path) -> str | None:
 
 
 def settings_storage_problem(settings: BaseSettings) -> str | None:
-    """:func:`storage_problem` of the settings' ``MIRROR_DIR``; None for a fleet
-    that hands its posts to a writer elsewhere (``MIRROR_WRITE = "redis"``)."""
-    if settings.get("REDIS_URL") and settings.get("MIRROR_WRITE") == "redis":
+    """:func:`storage_problem` of the settings' ``MIRROR_DIR``; None with
+    ``MIRROR_STORAGE_CHECK`` off (a fleet worker handing its posts to a writer
+    elsewhere: the fleet add-on turns it off)."""
+    if not settings.getbool("MIRROR_STORAGE_CHECK"):
         return None
     return storage_problem(settings.get("MIRROR_DIR"))

@@ -41,13 +41,13 @@ from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
 
 from crawler.cleaning.cleaner import BodyCleaner, cleaner_version
-from crawler.items import Article
+from crawler.items import Article, ArticleDropped
 from crawler.middlewares.encoding import decoded
 from crawler.mirror.archive import (
-    CATEGORY_DIR,
     OLD_POSTS_DIR,
     POSTS_DIR,
     Post,
+    add_category_page,
     category_page,
     parse,
     render,
@@ -61,10 +61,10 @@ from crawler.mirror.capture import (
     read_exchange,
     read_provenance,
 )
-from crawler.pipelines.clean import clean_article
-from crawler.pipelines.validate import FilteredOut, check_article
+from crawler.pipelines.clean import clean_article, feed_cleaner
+from crawler.pipelines.validate import check_article
 from crawler.pipelines.write import post_of
-from crawler.source.article import article_from, article_urls
+from crawler.source.article import article_urls, extract_article
 from crawler.source.catalog import Feed
 from crawler.source.listings import Entry, ListingError, Page, listing_for
 from crawler.text import plural
@@ -143,7 +143,7 @@ class Replayer:
         _, share_url = article_urls(feed, entry)
         response = out.response = self.response(read_exchange(self.root, refs["article"]), feed)
         try:
-            article = article_from(feed, response, entry, share_url)
+            article = extract_article(response, feed, entry, share_url)
         except ValueError as e:
             out.dropped = str(e)
             return out
@@ -152,19 +152,13 @@ class Replayer:
             "outlet": article.outlet, "body": article.body,
         }  # fmt: skip
         out.article = article
+        if feed.name not in self.cleaners:
+            self.cleaners[feed.name] = feed_cleaner(feed)
         try:
-            reason = check_article(article, feed)
-        except FilteredOut:
-            reason = "filtered"
-        if reason is None:
-            if feed.name not in self.cleaners:
-                self.cleaners[feed.name] = BodyCleaner(feed.drop)
-            dropped = clean_article(
-                article, feed, self.cleaners[feed.name], self.max_bytes, out.fired
-            )
-            reason = dropped[0] if dropped else None
-        if reason is not None:
-            out.dropped = reason
+            check_article(article, feed)
+            clean_article(article, feed, self.cleaners[feed.name], self.max_bytes, out.fired)
+        except ArticleDropped as e:
+            out.dropped = e.reason  # "filtered": an outlet the feed does not take
             return out
         out.post = post_of(article)
         out.text = render(out.post, self.base_url)
@@ -272,10 +266,9 @@ class Rebuild:
             return
         new = derived.post
         old_text = path.read_text("utf-8") if path is not None else None
-        drop = tuple(feed.drop)
         if old_text == derived.text and path is not None and path.name == new.filename:
             result.unchanged += 1
-            if line.get("cleaner") != cleaner_version(drop):  # the same post, by today's rules
+            if line.get("cleaner") != cleaner_version(feed.drop):  # the same post, by today's rules
                 self.record(feed, code, line, path.name)
             return
         if path is None:
@@ -292,8 +285,8 @@ class Rebuild:
 
     def record(self, feed: Feed, code: str, line: dict[str, Any], name: str) -> None:
         """The post's provenance: the same records, today's cleaner."""
-        drop = tuple(feed.drop)
         records = [RecordRef(**ref) for ref in line.get("records", [])]
+        drop = tuple(feed.drop)
         self.provenance.append(code, feed.name, name, cleaner_version(drop), drop, records)
 
     def replace(self, old: Path, new: Path, old_text: str, text: str) -> None:
@@ -305,9 +298,8 @@ class Rebuild:
             old.unlink()
 
     def ensure_category(self, post: Post) -> None:
-        page = self.root / CATEGORY_DIR / f"{post.category}.html"
-        if not page.exists():
-            write_atomic(page, category_page(post.outlet, post.category, post.digest is not None))
+        page = category_page(post.outlet, post.category, post.digest is not None)
+        add_category_page(self.root, post.category, page)
 
     def reasons(
         self, line: dict[str, Any], feed: Feed, derived: Derived, old_text: str

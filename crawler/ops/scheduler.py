@@ -76,7 +76,7 @@ class Scheduler:
         self.feeds = feeds  # the feeds to crawl, asked again before each run
         self.explicit_feeds = explicit_feeds  # --feeds given: always pass it on
         self.lock = lock
-        self.fleet = fleet  # REDIS_URL: ticks on the wall clock, shared (crawler.fleet.ticks)
+        self.fleet = fleet  # ticks on the wall clock, shared (crawler.fleet.ticks)
         self.runlog = RunLog(mirror_dir)
         self.backoff = FeedBackoff(mirror_dir, int(backoff_max // every) if every else 0)
         self.stopping = threading.Event()

@@ -1,4 +1,5 @@
-"""Cleans the article body (SPEC §3.2) with the feed's own boilerplate rules.
+"""Cleans the article body (SPEC §3.2) with the feed's own boilerplate rules
+(``drop``) and its source's markup rules (``cleaning``, :mod:`crawler.cleaning.rules`).
 
 A body larger than ``MIRROR_MAX_BODY_BYTES`` once cleaned is dropped as
 ``too_large``: nothing a source sends may make one post multiply the site's
@@ -10,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
 from crawler.cleaning.cleaner import BodyCleaner, clean_digest
-from crawler.items import Article
+from crawler.cleaning.rules import load_rules
+from crawler.items import Article, ArticleDropped
 from crawler.source.catalog import Feed
 
 if TYPE_CHECKING:
@@ -35,14 +36,15 @@ class CleanPipeline:
             return item
         feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
         if self.cleaner is None:
-            self.cleaner = BodyCleaner(feed.drop)
-        dropped = clean_article(item, feed, self.cleaner, self.max_bytes)
-        if dropped:
-            reason, detail = dropped
-            self.crawler.stats.inc_value("mirror/dropped")
-            self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
-            raise DropItem(f"{reason}: {detail}" if detail else reason, log_level="WARNING")
+            self.cleaner = feed_cleaner(feed)
+        clean_article(item, feed, self.cleaner, self.max_bytes)  # counted by the spider
         return item
+
+
+def feed_cleaner(feed: Feed) -> BodyCleaner:
+    """The cleaner of ``feed``'s bodies: its ``drop`` selectors and its
+    source's rules (``cleaning``); a crawl's and ``scrapy rebuild``'s."""
+    return BodyCleaner(feed.drop, load_rules(feed.cleaning))
 
 
 def clean_article(
@@ -51,17 +53,18 @@ def clean_article(
     cleaner: BodyCleaner,
     max_bytes: int,
     fired: set[str] | None = None,
-) -> tuple[str, str] | None:
-    """Cleans ``item``'s body (and digest); the drop reason and its detail if
-    nothing (or too much) is left. ``fired`` collects the cleaning rules that
-    removed something (:meth:`BodyCleaner.clean`)."""
+) -> None:
+    """Cleans ``item``'s body (and digest); :class:`ArticleDropped` if nothing
+    (or too much) is left. ``fired`` collects the cleaning rules that removed
+    something (:meth:`BodyCleaner.clean`)."""
     item.body = cleaner.clean(item.body or "", item.url, fired)
     if feed.rolling:
         item.digest = clean_digest(item.digest or "")
     if not item.body:
-        return "empty_body", ""
+        raise ArticleDropped("empty_body")
     if max_bytes > 0:
         size = len(item.body.encode("utf-8"))
         if size > max_bytes:
-            return "too_large", f"{size} bytes once cleaned, over MIRROR_MAX_BODY_BYTES {max_bytes}"
-    return None
+            raise ArticleDropped(
+                "too_large", f"{size} bytes once cleaned, over MIRROR_MAX_BODY_BYTES {max_bytes}"
+            )

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, cast
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
-from crawler.items import Article
+from crawler.items import Article, ArticleDropped, Outcome
 from crawler.source.catalog import INFO_CODE, Feed
 from crawler.source.dates import parse_date
+from crawler.source.fields import one_line, outlet_name, takes_outlet
 
 if TYPE_CHECKING:
     from crawler.spiders.feed import FeedSpider
-
-_SOURCE_PREFIX = re.compile(r"^\s*(?:来源|来自|稿源|source)\s*[：:]\s*", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-MAX_OUTLET = 64
-
-
-class FilteredOut(DropItem):
-    """An article of an outlet the feed does not take (``outlets``)."""
-
-
-def one_line(text: str | None) -> str:
-    """Trimmed, with inner runs of whitespace (and control characters) as one space."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())
 
 
 class ValidatePipeline:
@@ -41,21 +27,20 @@ class ValidatePipeline:
         if not isinstance(item, Article):
             return item
         feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
-        try:
-            reason = check_article(item, feed)
-        except FilteredOut:
-            self.crawler.stats.inc_value("mirror/filtered")
-            raise
-        if reason:
-            self.crawler.stats.inc_value("mirror/dropped")
-            self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
-            raise DropItem(reason, log_level="WARNING")
+        check_article(item, feed)  # counted by the spider, with the claim settled
         return item
 
 
-def check_article(item: Article, feed: Feed) -> str | None:
-    """Puts ``item``'s fields in shape; the drop reason if it cannot be a post
-    (FilteredOut: an outlet the feed does not take)."""
+def check_article(item: Article, feed: Feed) -> None:
+    """Puts ``item``'s fields in shape; :class:`ArticleDropped` if it cannot be
+    a post (outcome FILTERED: an outlet the feed does not take). The crawl's
+    pipeline and ``scrapy rebuild`` alike."""
+    reason = _check(item, feed)
+    if reason:
+        raise ArticleDropped(reason)
+
+
+def _check(item: Article, feed: Feed) -> str | None:
     if not INFO_CODE.fullmatch(item.info_code or ""):
         return "bad_infocode"
     item.title = one_line(item.title)
@@ -69,9 +54,14 @@ def check_article(item: Article, feed: Feed) -> str | None:
         return "bad_date"
     if not (item.body or "").strip():
         return "missing_body"
-    outlet = one_line(_SOURCE_PREFIX.sub("", one_line(item.outlet)))[:MAX_OUTLET]
-    if not feed.wants_outlet(outlet):
-        raise FilteredOut(f"outlet {outlet!r} is not one of the feed's", log_level="DEBUG")
+    outlet = outlet_name(item.outlet)
+    if not takes_outlet(feed, outlet):
+        raise ArticleDropped(
+            "filtered",
+            f"outlet {outlet!r} is not one of the feed's",
+            Outcome.FILTERED,
+            log_level="DEBUG",
+        )
     if feed.auto_outlet and not outlet:
         return "missing_outlet"
     item.outlet = feed.outlet_for(outlet)

@@ -1,4 +1,10 @@
-"""Writes each article as a post file of the archive (SPEC §3.1) and its category page."""
+"""Writes each article as a post file of the archive (SPEC §3.1) and its category page.
+
+Category pages (``category/<slug>.html``) are written here only (and by
+``scrapy writer`` for a fleet's handed-over posts), through
+:func:`crawler.mirror.archive.add_category_page`; the site extension adds the
+category's Atom feed page (``feed/<slug>.xml``), a file of the Jekyll site.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.items import Article
+from crawler.items import Article, ArticleDropped, Outcome
 from crawler.mirror.archive import (
-    CATEGORY_DIR,
     POSTS_DIR,
     Post,
+    add_category_page,
     category_page,
     render,
     write_atomic,
 )
-from crawler.mirror.dedup import close_store, open_store
+from crawler.mirror.dedup import dedup_store
 from crawler.signals import post_written
 
 logger = logging.getLogger(__name__)
@@ -40,15 +45,6 @@ def post_of(item: Article) -> Post:
     )
 
 
-class StorageError(DropItem):
-    """The mirror folder cannot take a post (full, read-only, gone).
-
-    The article is dropped from this run only: the spider gives its claim
-    back, so the next run fetches it again. The error itself is logged once
-    per post by the pipeline, naming the path, without a traceback.
-    """
-
-
 class WritePipeline:
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
@@ -56,16 +52,13 @@ class WritePipeline:
         self.root = Path(settings.get("MIRROR_DIR"))
         self.base_url = settings.get("MIRROR_BASE_URL")
         self.durable = settings.getbool("MIRROR_FSYNC")
-        self.store = open_store(settings)
+        self.store = dedup_store(crawler)
         self.categories: set[str] = set()
         self.stopping = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WritePipeline:
         return cls(crawler)
-
-    def close_spider(self) -> None:
-        close_store(self.store)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
@@ -92,8 +85,13 @@ class WritePipeline:
             if not self.stopping:
                 self.stopping = True
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
-            raise StorageError(
-                f"cannot write {e.filename or path}: {e.strerror or e}", log_level="DEBUG"
+            # Dropped from this run only: the claim is given back, the next run
+            # fetches it again. Logged once above, naming the path, no traceback.
+            raise ArticleDropped(
+                "storage_error",
+                f"cannot write {e.filename or path}: {e.strerror or e}",
+                Outcome.RETRY,
+                log_level="DEBUG",
             ) from e
         if written is None:
             self.crawler.stats.inc_value("mirror/known")
@@ -107,7 +105,6 @@ class WritePipeline:
     def write_category(self, post: Post) -> None:
         if post.category in self.categories:
             return
-        page = self.root / CATEGORY_DIR / f"{post.category}.html"
-        if not page.exists():
-            write_atomic(page, category_page(post.outlet, post.category, post.digest is not None))
+        page = category_page(post.outlet, post.category, post.digest is not None)
+        add_category_page(self.root, post.category, page)
         self.categories.add(post.category)

@@ -1,9 +1,12 @@
-"""An article read from its response: the fields a feed's share page or content
-API gives, completed by its listing entry (SPEC §2.3).
+"""An article of a listing's entry: where to fetch it, and the item its response gives.
 
-Pure functions of the feed, the response and the entry: the spider calls them
-on what it fetches, ``scrapy rebuild`` and ``probe --from-capture`` on what the
-capture kept (:mod:`crawler.mirror.capture`).
+Pure functions of the feed, the entry and the response, with no spider: the
+feed spider (:mod:`crawler.spiders.feed`), ``scrapy probe``
+(:mod:`crawler.ops.probe`) and what reads the raw capture's responses again
+(``scrapy rebuild``, ``probe --from-capture``: :mod:`crawler.ops.rebuild`) use
+the same ones. A field is read from the article (a CSS selector of
+``article``, or a key of ``api_fields`` for a content API) and falls back to
+the listing's record (:mod:`crawler.source.fields` names where each came from).
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from scrapy.http import Response, TextResponse
 
 from crawler.items import Article
 from crawler.source.catalog import ARTICLE_FIELDS, Feed
+from crawler.source.fields import takes_outlet
 from crawler.source.listings import Entry, load_json, scalar
+
+Fields = dict[str, str | None]
 
 
 def article_urls(feed: Feed, entry: Entry) -> tuple[str, str]:
-    """Where the article of ``entry`` is fetched from, and the link its post gives."""
+    """The URL to fetch the entry's article from, and its public (share) link."""
     code = entry.info_code
     if feed.api:
         url = feed.api.format(infoCode=entry.api_code or code)
@@ -28,15 +34,11 @@ def article_urls(feed: Feed, entry: Entry) -> tuple[str, str]:
     return url, share_url
 
 
-def article_fields(feed: Feed, response: Response) -> dict[str, str | None]:
-    """The fields the article's own page or content API gives (ValueError: unreadable)."""
-    return api_fields(feed, response) if feed.api else page_fields(feed, response)
-
-
-def page_fields(feed: Feed, response: Response) -> dict[str, str | None]:
+def page_fields(response: Response, feed: Feed) -> Fields:
+    """The fields of an article page, by the feed's ``article`` selectors."""
     if not isinstance(response, TextResponse):
         raise ValueError("not_html")
-    found: dict[str, str | None] = {}
+    found: Fields = {}
     for name, css in feed.article.items():
         if name == "body":
             nodes = response.css(css)
@@ -49,7 +51,8 @@ def page_fields(feed: Feed, response: Response) -> dict[str, str | None]:
     return found
 
 
-def api_fields(feed: Feed, response: Response) -> dict[str, str | None]:
+def api_fields(response: Response, feed: Feed) -> Fields:
+    """The fields of a content API's answer, by the feed's ``api_fields`` keys."""
     try:
         data = load_json(response)
     except ValueError:
@@ -60,15 +63,19 @@ def api_fields(feed: Feed, response: Response) -> dict[str, str | None]:
     return {name: scalar(data.get(key)) for name, key in feed.api_fields.items()}
 
 
-def article_from(feed: Feed, response: Response, entry: Entry, share_url: str) -> Article:
-    """The article (before validation) that ``response`` gives for ``entry``;
-    ValueError with the drop reason when the response cannot be read."""
-    found = article_fields(feed, response)
+def article_fields(response: Response, feed: Feed) -> Fields:
+    """The fields the article's own page or content API gives; ValueError
+    (``not_html``, ``bad_json``: the drop reason) when it cannot be read."""
+    return api_fields(response, feed) if feed.api else page_fields(response, feed)
+
+
+def build_article(feed: Feed, entry: Entry, url: str, share_url: str, found: Fields) -> Article:
+    """The item of an article: its own fields, the listing record's where it has none."""
     fields = {name: found.get(name) or entry.fields.get(name) for name in ARTICLE_FIELDS}
     return Article(
         feed=feed.name,
         info_code=entry.info_code,
-        url=response.url,
+        url=url,
         share_url=share_url,
         title=fields["title"],
         date=fields["date"],
@@ -76,3 +83,15 @@ def article_from(feed: Feed, response: Response, entry: Entry, share_url: str) -
         body=fields["body"],
         digest=entry.fields.get("digest") if feed.rolling else None,
     )
+
+
+def extract_article(response: Response, feed: Feed, entry: Entry, share_url: str) -> Article:
+    """The item of the entry's article from its response (ValueError: unreadable)."""
+    return build_article(feed, entry, response.url, share_url, article_fields(response, feed))
+
+
+def wanted(feed: Feed, entry: Entry) -> bool:
+    """False for an entry the listing names as another outlet's (``outlets``);
+    the article's own outlet is checked again once fetched (the same filter)."""
+    outlet = entry.fields.get("outlet")
+    return outlet is None or takes_outlet(feed, outlet)

@@ -3,6 +3,9 @@
 :func:`load_catalog` reads and checks the whole file at once, so that a
 mistake stops a command at start with a :class:`CatalogError` naming the feed
 and the key, before anything is fetched.
+
+Its length: :class:`Feed` and the one-pass checker of every catalog key
+(``_FeedChecker``) change together, key by key.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import yaml
 from cssselect import SelectorError
 from parsel.csstranslator import HTMLTranslator
 
+from crawler.cleaning.rules import DEFAULT_RULES, NO_RULES, load_rules
 from crawler.source.slug import DEFAULT_READING, READINGS, category_slug
 
 DEFAULT_SHARE_LINK = r"NewsShare\.html\?(?:[^#]*&)?infoCode=(?P<infoCode>[A-Za-z0-9_-]{1,64})"
@@ -63,7 +67,7 @@ POST_KINDS = ("outlet", "rolling")
 KEYS = {
     "outlet", "category", "start_urls", "share_link", "share_url", "next_page",
     "max_pages", "timezone", "encoding", "article", "api", "api_fields",
-    "list_api", "list_records", "list_fields", "outlets", "drop", "post",
+    "list_api", "list_records", "list_fields", "outlets", "drop", "post", "cleaning",
 }  # fmt: skip
 
 
@@ -99,6 +103,7 @@ class Feed:
     list_fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_LIST_FIELDS))
     outlets: frozenset[str] = frozenset()
     drop: tuple[str, ...] = ()
+    cleaning: str = DEFAULT_RULES  # the source's markup rules (crawler.cleaning.rules)
     post: str = "outlet"  # one of POST_KINDS
     pinyin: str = DEFAULT_READING  # how outlet names become slugs (crawler.source.slug)
 
@@ -133,6 +138,8 @@ class Feed:
             "list_fields": dict(self.list_fields), "outlets": sorted(self.outlets),
             "drop": list(self.drop),
         }  # fmt: skip
+        if self.cleaning != DEFAULT_RULES:  # the default's digest as before the key existed
+            judged["cleaning"] = self.cleaning
         text = json.dumps(judged, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -270,6 +277,12 @@ class _FeedChecker:
             kw["outlets"] = frozenset(o.strip() for o in self.text_list("outlets"))
         if "drop" in spec:
             kw["drop"] = tuple(self.selector("drop", sel) for sel in self.text_list("drop"))
+        if "cleaning" in spec:
+            kw["cleaning"] = self.text("cleaning") or NO_RULES
+            try:
+                load_rules(kw["cleaning"])
+            except ValueError as e:
+                raise self.fail("cleaning", str(e)) from None
         return Feed(**kw)
 
     def text(self, key: str, required: bool = False) -> str:

@@ -9,7 +9,30 @@ per-feed summary and ``scrapy probe`` point at the selector or key to fix with
 
 from __future__ import annotations
 
+import re
+
 from crawler.source.catalog import Feed
+
+_SOURCE_PREFIX = re.compile(r"^\s*(?:来源|来自|稿源|source)\s*[：:]\s*", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_OUTLET = 64
+
+
+def one_line(text: str | None) -> str:
+    """Trimmed, with inner runs of whitespace (and control characters) as one space."""
+    return " ".join(_CONTROL.sub(" ", text or "").split())
+
+
+def outlet_name(raw: str | None) -> str:
+    """An outlet as the source writes it (``来源：昆明日报 ``) as the mirror names it."""
+    return one_line(_SOURCE_PREFIX.sub("", one_line(raw)))[:MAX_OUTLET]
+
+
+def takes_outlet(feed: Feed, raw: str | None) -> bool:
+    """Whether the feed takes an article of this outlet (``outlets``): the one
+    outlet filter, for a listing's entry and for the article alike."""
+    return feed.wants_outlet(outlet_name(raw))
+
 
 # The drop reasons of the validate and clean pipelines that a field decides.
 REASON_FIELDS = {

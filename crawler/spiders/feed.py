@@ -3,6 +3,12 @@
 One class serves every feed; :mod:`crawler.spiderloader` makes a subclass per
 catalog entry, named after it, with the checked :class:`~crawler.source.catalog.Feed`
 as its ``feed`` attribute.
+
+Its length: the listing walk (with listings fetched ahead) and the claims it
+opens are one Scrapy spider; the extraction lives in
+:mod:`crawler.source.article` and the listing parsing in
+:mod:`crawler.source.listings`, and every claim is settled in
+:meth:`FeedSpider.settle`.
 """
 
 from __future__ import annotations
@@ -19,12 +25,10 @@ from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.items import Article
+from crawler.items import Article, ArticleDropped, Outcome
 from crawler.middlewares.capture import EXCHANGE, LISTING
-from crawler.mirror.dedup import DedupStore, close_store, open_store
-from crawler.pipelines.validate import FilteredOut
-from crawler.pipelines.write import StorageError
-from crawler.source.article import article_fields, article_from, article_urls
+from crawler.mirror.dedup import DedupStore, dedup_store
+from crawler.source.article import article_urls, extract_article, wanted
 from crawler.source.catalog import Feed
 from crawler.source.failures import cause, describe, error_kind, failed_request
 from crawler.source.listings import (
@@ -44,7 +48,6 @@ LISTING_PRIORITY = 10  # the next listing page before the articles already found
 
 class FeedSpider(scrapy.Spider):
     feed: Feed
-    store: DedupStore
     listing: HtmlListing | JsonListing
     resume: bool
     prefetch: int
@@ -53,18 +56,12 @@ class FeedSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
+        # Scrapy makes the spider before the add-ons have set the crawler's
+        # settings: what they may switch (the store, prefetch) is read in start().
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.store = cls.dedup_store(crawler)
-        spider.store.use_catalog_entry(spider.name, spider.feed.fingerprint)
         spider.listing = listing_for(spider.feed)
         spider.resume = False
-        # Listing pages fetched ahead on a backfill (crawler.source.listingwalk); not in a
-        # fleet, whose workers share the requests of one walk.
-        spider.prefetch = (
-            0
-            if crawler.settings.get("REDIS_URL")
-            else crawler.settings.getint("MIRROR_LISTING_PREFETCH")
-        )
+        spider.prefetch = 0
         spider.walks = {}  # by first URL, when fetching ahead
         spider.left_out = set()  # fetched this run and found of another outlet
         crawler.signals.connect(spider.item_dropped, signal=signals.item_dropped)
@@ -72,10 +69,11 @@ class FeedSpider(scrapy.Spider):
         crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
         return spider
 
-    @classmethod
-    def dedup_store(cls, crawler: Crawler) -> DedupStore:
-        """Where this spider claims articles and remembers outcomes."""
-        return open_store(crawler.settings)
+    @property
+    def store(self) -> DedupStore:
+        """Where this spider claims articles and remembers outcomes: the
+        crawler's one store (``MIRROR_DEDUP_STORE``), the writer's too."""
+        return dedup_store(self.crawler)
 
     @classmethod
     def allowed_hosts(cls, feed: Feed) -> list[str]:
@@ -83,6 +81,10 @@ class FeedSpider(scrapy.Spider):
 
     # -- listings -----------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
+        self.store.use_catalog_entry(self.name, self.feed.fingerprint)
+        # Listing pages fetched ahead on a backfill (crawler.source.listingwalk); the
+        # fleet add-on sets 0: its workers share the requests of one walk.
+        self.prefetch = self.crawler.settings.getint("MIRROR_LISTING_PREFETCH")
         self.resume = self.store.begin_walk(self.name)
         if self.resume:
             logger.info(
@@ -146,7 +148,7 @@ class FeedSpider(scrapy.Spider):
             )
             return
         for rejected in found.rejected:
-            self.count_drop(rejected.reason)
+            self.count(Outcome.DROPPED, rejected.reason)
             logger.warning(
                 "Dropped an entry of feed %s: %s (%s) on listing <%s>",
                 self.name,
@@ -167,7 +169,7 @@ class FeedSpider(scrapy.Spider):
             if entry.info_code in self.left_out:
                 continue  # fetched earlier in this run, another outlet's: counted then
             if not self.wants(entry):
-                stats.inc_value("mirror/filtered")
+                self.count(Outcome.FILTERED)
                 continue
             wanted += 1
             oldest_new = False
@@ -220,8 +222,7 @@ class FeedSpider(scrapy.Spider):
 
     def wants(self, entry: Entry) -> bool:
         """False for an entry the listing names as another outlet's (``outlets``)."""
-        outlet = entry.fields.get("outlet")
-        return outlet is None or self.feed.wants_outlet(outlet)
+        return wanted(self.feed, entry)
 
     def listing_failed(self, failure: Failure) -> list[Request] | None:
         request = failed_request(failure)
@@ -263,25 +264,19 @@ class FeedSpider(scrapy.Spider):
 
     def parse_article(self, response: Response, entry: Entry, share_url: str) -> Iterator[Article]:
         try:
-            article = article_from(self.feed, response, entry, share_url)
+            article = extract_article(response, self.feed, entry, share_url)
         except ValueError as e:
             self.drop(entry.info_code, response.url, str(e))
             return
         yield article
 
-    def article_fields(self, response: Response) -> dict[str, str | None]:
-        """The fields the article's own page or content API gives (ValueError: unreadable)."""
-        return article_fields(self.feed, response)
-
     def article_failed(self, failure: Failure) -> None:
         request = failed_request(failure)
         code = request.meta["info_code"]
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
-        if status is not None and 400 <= status < 500 and status != 429:
-            # Gone or refused: not asked for again before the retry window.
-            self.store.forget_drop(code, self.name)
-        else:
-            self.store.release(code)
+        # Gone or refused: not asked for again before the retry window.
+        gone = status is not None and 400 <= status < 500 and status != 429
+        self.settle(code, Outcome.HELD if gone else Outcome.RETRY)
         self.crawler.stats.inc_value(f"mirror/errors/{error_kind(failure)}")
         logger.error(
             "Article %s of feed %s failed: %s <%s>",
@@ -291,29 +286,40 @@ class FeedSpider(scrapy.Spider):
             request.url,
         )
 
-    # -- outcomes -----------------------------------------------------------
-    def count_drop(self, reason: str) -> None:
-        self.crawler.stats.inc_value("mirror/dropped")
-        self.crawler.stats.inc_value(f"mirror/dropped/{reason}")
+    # -- outcomes: every claim opened above is settled here ---------------------
+    def count(self, outcome: Outcome, reason: str = "") -> None:
+        """Count an entry or article that gives no post (drops: by reason)."""
+        stats = self.crawler.stats
+        if outcome is Outcome.DROPPED:
+            stats.inc_value("mirror/dropped")
+            stats.inc_value(f"mirror/dropped/{reason}")
+        elif outcome is Outcome.FILTERED:
+            stats.inc_value("mirror/filtered")
+
+    def settle(self, code: str, outcome: Outcome, reason: str = "") -> None:
+        """The claim of an article that gives no post, settled as ``outcome`` says."""
+        self.count(outcome, reason)
+        if outcome is Outcome.DROPPED or outcome is Outcome.HELD:
+            self.store.forget_drop(code, self.name)
+        else:
+            if outcome is Outcome.FILTERED:
+                self.left_out.add(code)  # another feed may take it; this run's listings skip it
+            self.store.release(code)
 
     def drop(self, code: str, url: str, reason: str) -> None:
-        self.count_drop(reason)
-        self.store.forget_drop(code, self.name)
+        self.settle(code, Outcome.DROPPED, reason)
         logger.warning("Dropped article %s of feed %s: %s <%s>", code, self.name, reason, url)
 
     def item_dropped(self, item: Any, exception: BaseException, **kwargs: Any) -> None:
         if isinstance(item, Article):
-            if isinstance(exception, FilteredOut):
-                self.left_out.add(item.info_code)
-                self.store.release(item.info_code)  # another feed may take it
-            elif isinstance(exception, StorageError):
-                self.store.release(item.info_code)  # not written: the next run takes it
-            else:
-                self.store.forget_drop(item.info_code, self.name)
+            if isinstance(exception, ArticleDropped):
+                self.settle(item.info_code, exception.outcome, exception.reason)
+            else:  # a DropItem of another component: held back, as a drop
+                self.settle(item.info_code, Outcome.HELD)
 
     def item_failed(self, item: Any, **kwargs: Any) -> None:
         if isinstance(item, Article):
-            self.store.release(item.info_code)
+            self.settle(item.info_code, Outcome.RETRY)
 
     def spider_closed(self, reason: str) -> None:
         unread = sum(walk.unread for walk in self.walks.values())
@@ -321,4 +327,3 @@ class FeedSpider(scrapy.Spider):
             self.crawler.stats.set_value("mirror/listing_prefetch/unread", unread)
         if reason == "finished":
             self.store.end_walk(self.name)
-        close_store(self.store)
