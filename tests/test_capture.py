@@ -5,6 +5,8 @@ and ``probe --from-capture`` counted at the replica."""
 from __future__ import annotations
 
 import gzip
+import hashlib
+import inspect
 import re
 import shutil
 import signal
@@ -14,6 +16,9 @@ import time
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.cleaning import eastmoney as eastmoney_rules
+from crawler.cleaning.cleaner import cleaner_version
+from crawler.cleaning.rules import rules_digest
 from crawler.mirror.capture import (
     CaptureError,
     CaptureWriter,
@@ -144,6 +149,47 @@ def test_a_changed_cleaning_rule_rewrites_exactly_the_posts_it_touches(captured,
     result = mirror.scrapy("rebuild", "--feeds", "kunmingribao")
     assert result.returncode == 0, result.output
     assert f"Changed because of: drop table.data-table removed {len(affected)}" in result.stdout
+    assert snapshot(mirror) == crawled
+
+
+def test_the_cleaner_version_covers_the_feeds_source_rules():
+    eastmoney = cleaner_version(("p.x",), "crawler.cleaning.eastmoney")
+    assert eastmoney == cleaner_version(["p.x"], "crawler.cleaning.eastmoney")
+    assert eastmoney.split("+")[:2] == cleaner_version(("p.x",), "none").split("+")[:2]
+    assert eastmoney != cleaner_version(("p.x",), "none"), "another rules module"
+    assert eastmoney != cleaner_version(("p.y",), "crawler.cleaning.eastmoney")
+    # The rules module's text is in it: a module of the same name, edited, is another version.
+    assert (
+        rules_digest("crawler.cleaning.eastmoney")
+        == hashlib.sha256(
+            b"crawler.cleaning.eastmoney\n" + inspect.getsource(eastmoney_rules).encode()
+        ).hexdigest()[:8]
+    )
+
+
+def test_other_source_rules_rewrite_the_posts_of_their_feed_and_say_so(captured, quiet_replica):
+    mirror = captured
+    crawled = snapshot(mirror)
+    kunming = {n for n in crawled if "NWKMRB" in n or "NW2022" in n}
+    assert 0 < len(kunming) < len(crawled)
+    catalog = replica_feeds(quiet_replica, *FEEDS, kunmingribao={"cleaning": "none"})
+    mirror.write_catalog(catalog)
+    quiet_replica.reset()
+    result = mirror.scrapy("rebuild")
+    assert result.returncode == 0, result.output
+    after = snapshot(mirror)
+    # The eastmoney rules touch every post of the replica (its outlet line's class).
+    assert {n for n in crawled if after[n] != crawled[n]} == kunming
+    assert f"{len(kunming)} rewritten, 0 restored" in result.stdout
+    assert f"Changed because of: cleaning none {len(kunming)}" in result.stdout
+    assert requests_made(quiet_replica) == 0
+
+    # The shipped feeds' rules named again: the posts come back as they were crawled.
+    mirror.write_catalog(replica_feeds(quiet_replica, *FEEDS))
+    result = mirror.scrapy("rebuild")
+    assert result.returncode == 0, result.output
+    reason = f"Changed because of: cleaning crawler.cleaning.eastmoney {len(kunming)}"
+    assert reason in result.stdout
     assert snapshot(mirror) == crawled
 
 

@@ -46,15 +46,16 @@ from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from crawler.cleaning.rules import GENERIC, SourceRules
+from crawler.cleaning.rules import GENERIC, SourceRules, rules_digest
 from crawler.cleaning.tree import EMPTY, Elements, drop_tree, elements
 
 __all__ = ["ALLOWED_TAGS", "ALLOWED_URL_SCHEMES", "CLEANER_VERSION", "BodyCleaner", "is_safe"]
 
-#: Raise it with every change to this module or :mod:`crawler.cleaning.eastmoney`
-#: that changes what a body cleans to: the capture's provenance records it with
-#: each post (:func:`cleaner_version`), and ``scrapy rebuild`` names it when the
-#: posts it rewrites changed because the cleaner did.
+#: Raise it with every change to this module that changes what a body cleans
+#: to: the capture's provenance records it with each post (:func:`cleaner_version`),
+#: and ``scrapy rebuild`` names it when the posts it rewrites changed because
+#: the cleaner did. A source's rules module (``cleaning``) is versioned by its
+#: own text (:func:`crawler.cleaning.rules.rules_digest`).
 CLEANER_VERSION = 1
 
 #: The tags a cleaned body may hold; every other tag is unwrapped (its text kept).
@@ -223,11 +224,13 @@ class BodyCleaner:
                 drop_tree(p)
 
 
-def cleaner_version(drop: Sequence[str]) -> str:
-    """The version of the cleaning a feed's bodies get: :data:`CLEANER_VERSION`
-    and a digest of the feed's own rules (its ``drop`` selectors)."""
-    rules = hashlib.sha256("\n".join(drop).encode()).hexdigest()[:8]
-    return f"{CLEANER_VERSION}+{rules}"
+def cleaner_version(drop: Sequence[str], cleaning: str) -> str:
+    """The version of the cleaning a feed's bodies get, ``<CLEANER_VERSION>+<drop
+    digest>+<rules digest>``: this module's :data:`CLEANER_VERSION`, a digest of
+    the feed's own ``drop`` selectors and one of its source's rules module
+    (``cleaning``: its name and text, :func:`~crawler.cleaning.rules.rules_digest`)."""
+    selectors = hashlib.sha256("\n".join(drop).encode()).hexdigest()[:8]
+    return f"{CLEANER_VERSION}+{selectors}+{rules_digest(cleaning)}"
 
 
 def _parse(html: str) -> lxml.html.HtmlElement:

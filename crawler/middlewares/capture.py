@@ -67,6 +67,8 @@ class CaptureSpiderMiddleware:
         self.durable = settings.getbool("MIRROR_FSYNC")
         self.pending: dict[str, list[tuple[str, Exchange]]] = {}
         self.writer: CaptureWriter | None = None
+        self.cleaner = ""  # the version of the cleaning the crawler's feed gets
+        self.drop: tuple[str, ...] = ()
         self.provenance = ProvenanceLog(self.root, self.durable)
         self.failed = False
         crawler.signals.connect(self.post_written, signal=post_written)
@@ -84,6 +86,10 @@ class CaptureSpiderMiddleware:
 
     def spider_opened(self, spider: Spider) -> None:
         self.writer = CaptureWriter(self.root, spider.name, self.max_bytes, self.durable)
+        feed = getattr(spider, "feed", None)
+        if feed is not None:
+            self.drop = tuple(feed.drop)
+            self.cleaner = cleaner_version(self.drop, feed.cleaning)
         for path in stale_open_files(self.root):
             try:
                 kept = recover(path, self.durable)
@@ -126,12 +132,10 @@ class CaptureSpiderMiddleware:
         records = self.pending.pop(item.info_code, None)
         if records is None or self.writer is None or self.failed:
             return
-        feed = getattr(self.crawler.spider, "feed", None)
-        drop = tuple(feed.drop) if feed is not None else ()
         try:
             refs = self.writer.write(records)
             self.provenance.append(
-                item.info_code, item.feed, path.name, cleaner_version(drop), drop, refs
+                item.info_code, item.feed, path.name, self.cleaner, self.drop, refs
             )
         except OSError as e:
             # The post is written; only its capture is not. Said once, counted.

@@ -20,6 +20,8 @@ Why each post changed is counted: a ``drop`` rule of the feed that removed
 something now and was not among the rules the post was cleaned with
 (``drop <selector>``), a rule it was cleaned with and that is gone
 (``drop <selector> removed``), a new cleaner (``cleaner <old> → <new>``),
+other source rules (``cleaning <module>``: the feed's ``cleaning`` names
+another module, or its text changed),
 else the part of the post that differs (``title``, ``date``, ``body``, …).
 """
 
@@ -211,6 +213,12 @@ class Rebuild:
         self.durable = settings.getbool("MIRROR_FSYNC")
         self.replayer = Replayer(settings, self.root)
         self.provenance = ProvenanceLog(self.root, self.durable)
+        self.versions: dict[str, str] = {}  # the cleaner version of each feed, today
+
+    def version(self, feed: Feed) -> str:
+        if feed.name not in self.versions:
+            self.versions[feed.name] = cleaner_version(feed.drop, feed.cleaning)
+        return self.versions[feed.name]
 
     def run(self, feeds: Iterable[str] | None = None, since: date | None = None) -> RebuildResult:
         chosen = set(feeds) if feeds is not None else None
@@ -268,7 +276,7 @@ class Rebuild:
         old_text = path.read_text("utf-8") if path is not None else None
         if old_text == derived.text and path is not None and path.name == new.filename:
             result.unchanged += 1
-            if line.get("cleaner") != cleaner_version(feed.drop):  # the same post, by today's rules
+            if line.get("cleaner") != self.version(feed):  # the same post, by today's rules
                 self.record(feed, code, line, path.name)
             return
         if path is None:
@@ -286,8 +294,7 @@ class Rebuild:
     def record(self, feed: Feed, code: str, line: dict[str, Any], name: str) -> None:
         """The post's provenance: the same records, today's cleaner."""
         records = [RecordRef(**ref) for ref in line.get("records", [])]
-        drop = tuple(feed.drop)
-        self.provenance.append(code, feed.name, name, cleaner_version(drop), drop, records)
+        self.provenance.append(code, feed.name, name, self.version(feed), feed.drop, records)
 
     def replace(self, old: Path, new: Path, old_text: str, text: str) -> None:
         """Puts ``text`` in place of the post at ``old`` (at ``new``, whose name
@@ -309,10 +316,12 @@ class Rebuild:
         now = set(feed.drop)
         why = {r for r in derived.fired if r.removeprefix("drop ") not in was}
         why |= {f"drop {name} removed" for name in was - now}
-        old_cleaner = str(line.get("cleaner", "")).split("+")[0]
-        new_cleaner = cleaner_version(()).split("+")[0]
-        if old_cleaner != new_cleaner:
-            why.add(f"cleaner {old_cleaner} → {new_cleaner}")
+        old_version = str(line.get("cleaner", "")).split("+")
+        new_version = self.version(feed).split("+")
+        if old_version[0] != new_version[0]:
+            why.add(f"cleaner {old_version[0]} → {new_version[0]}")
+        if old_version[2:3] != new_version[2:3]:  # the rules module, or its text, changed
+            why.add(f"cleaning {feed.cleaning}")
         if why:
             return why
         try:
