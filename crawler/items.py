@@ -3,7 +3,7 @@ the one exception that says why an article becomes no post."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
@@ -21,19 +21,23 @@ class Article:
     outlet: str | None = None
     body: str | None = None  # raw HTML until the clean pipeline has run
     digest: str | None = None  # rolling news: the record's digest (line made by clean)
+    listing: dict[str, str] = field(default_factory=dict)  # the listing's fields, kept for revisits
+    revisit: str = ""  # a revisit (SPEC §9): the file name of the post it may revise
     # Filled in by the validate pipeline:
     published: datetime | None = None
     category: str = ""
 
 
 class Outcome(Enum):
-    """What becomes of an article's claim when it gives no post
-    (:meth:`crawler.spiders.feed.FeedSpider.settle`, the one place that settles it)."""
+    """What becomes of an article's claim when it gives no post, a revisit's
+    included (:meth:`crawler.spiders.feed.FeedSpider.settle`, the one place
+    that settles it)."""
 
     DROPPED = "dropped"  # bad as the source sent it: counted, not fetched again for a while
     HELD = "held"  # gone or refused (HTTP 4xx): not fetched again for a while, not counted
     FILTERED = "filtered"  # another outlet's: counted, given back for another feed to take
     RETRY = "retry"  # not written this run (storage, an error): given back, the next run takes it
+    REVISITED = "revisited"  # a revisit answered and compared with its post: that age is done
 
 
 class ArticleDropped(DropItem):

@@ -2,7 +2,8 @@
 
 ``crawlall`` and ``demo`` run a crawler per feed in one process, and those
 crawlers share a few things on purpose: the dedup store of the mirror folder
-(one index, one lock file, claims seen by every feed), the per-host politeness
+(one index, one lock file, claims seen by every feed), its revisit schedule
+(:func:`crawler.mirror.revisits.revisit_schedule`), the per-host politeness
 gates, the fleet's worker (one heartbeat per process), the Jekyll site files
 installed once, the garbage collector frozen once. They live in a
 :class:`MirrorProcess`, not in module globals, so that a test can build

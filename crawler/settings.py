@@ -59,6 +59,15 @@ MIRROR_GC_THRESHOLD = 10000
 MIRROR_CAPTURE = False
 MIRROR_CAPTURE_MAX_BYTES = 100_000_000
 
+# Revisits (SPEC §9): ages after an article's first fetch at which a run of
+# its feed fetches it again (one request: its share page or content API) to
+# keep its revisions; comma-separated durations (30s, 10m, 1h, 2d); empty: off.
+# The default costs 2 requests per article, both in its first day (its first
+# fetch costs 1, the listing about 1 per 10 articles): the corrections made in
+# the first hour (figures, names, typos) and the next day's rewrites
+# (README, "Revisions").
+MIRROR_REVISIT = "1h,24h"
+
 # --- Seams: the components a fleet (crawler/addons/fleet.py) switches -------
 # Where articles are claimed and posts recorded once (a class with from_crawler,
 # subclassing crawler.mirror.dedup.DedupStore); one object per crawler, shared
@@ -86,6 +95,19 @@ MIRROR_PROCESS = None
 MIRROR_SITE_ENABLED = True
 MIRROR_SITE_TITLE = "新闻镜像"
 MIRROR_SITE_DESCRIPTION = ""
+# Publishing (crawler/mirror/publish.py): each run that changed the mirror ends
+# with one git commit in MIRROR_DIR (a repository of its own, created when
+# absent), its summary line as the message; MIRROR_GIT_PUSH = "REMOTE BRANCH"
+# (a remote's name or URL) pushes it. A failed push is tried again next run.
+# "remote" (default): posts hot-link their images, as the finews mirror's did.
+# "local": images in bodies are downloaded (crawler/pipelines/images.py), kept
+# once by content hash in MIRROR_DIR/assets/images/ and the posts point at
+# them; an image not had within MIRROR_IMAGES_TIMEOUT seconds keeps its remote
+# URL and is asked for again by the feed's next run.
+MIRROR_IMAGES = "remote"
+MIRROR_IMAGES_TIMEOUT = 30
+MIRROR_GIT = False
+MIRROR_GIT_PUSH = ""
 
 # --- Scheduling -------------------------------------------------------------
 # One crawl, crawlall, rotate or schedule at a time on a MIRROR_DIR
@@ -106,7 +128,7 @@ MIRROR_QUIET_HOURS = 6
 # keeps its totals while the file stays small. 0 keeps every run. Status
 # judges QUIET feeds on the past week: keep at least 8.
 MIRROR_HISTORY_DAYS = 30
-# Tests: an ISO 8601 time standing in for the clock in rotation and status.
+# Tests: an ISO 8601 time standing in for the clock in rotation, status and revisits.
 MIRROR_NOW = ""
 
 # --- The feed catalog -------------------------------------------------------
@@ -150,6 +172,7 @@ FLEET_TICK = ""
 ITEM_PIPELINES = {
     "crawler.pipelines.validate.ValidatePipeline": 100,
     "crawler.pipelines.clean.CleanPipeline": 200,
+    "crawler.pipelines.images.LocalImagesPipeline": 250,  # MIRROR_IMAGES=local only
     "crawler.pipelines.write.WritePipeline": 300,
 }
 DOWNLOADER_MIDDLEWARES = {

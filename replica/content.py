@@ -8,6 +8,7 @@ nothing until a page of it is asked for. Articles added later with
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import zlib
@@ -332,6 +333,9 @@ class Source:
         self._lock = threading.Lock()
         self.faults = fault_codes() if faults else {}
         self._fault_articles: dict[str, Article] = {}
+        # Articles changed since publication (a correction): infoCode → (title, body), None kept.
+        self.revised: dict[str, tuple[str | None, str | None]] = {}
+        self.gone: set[str] = set()  # articles taken down since: answered 404
         for feed, reasons in self.faults.items():
             for k, (reason, code) in enumerate(reasons.items()):
                 # yunnanwang's faults are list records, not articles
@@ -424,7 +428,31 @@ class Source:
     def seed_page(self) -> int:
         return self.page_of("kunmingribao", SEED_INFO_CODE)
 
+    def revise(
+        self, info_code: str, title: str | None, body: str | None, gone: bool = False
+    ) -> bool:
+        """Change an article's title and/or body from now on (a correction),
+        or take it down (``gone``: 404); False if there is no such article."""
+        if self.lookup(info_code) is None:
+            return False
+        with self._lock:
+            if gone:
+                self.gone.add(info_code)
+            old_title, old_body = self.revised.get(info_code, (None, None))
+            self.revised[info_code] = (title or old_title, body or old_body)
+        return True
+
+    def current(self, article: Article) -> Article:
+        """``article`` with its title as revised (:meth:`revise`)."""
+        if article.info_code in self.gone:
+            return dataclasses.replace(article, fault="http_404")
+        title = self.revised.get(article.info_code, (None, None))[0]
+        return dataclasses.replace(article, title=title) if title else article
+
     def body(self, article: Article) -> str:
+        revised = self.revised.get(article.info_code, (None, None))[1]
+        if revised:
+            return revised
         if article.info_code == SEED_INFO_CODE:
             return read_seed_body()
         if article.fault == "empty_body":

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from urllib.request import urlopen
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,15 @@ class ReplicaProcess:
 
     def publish(self, feed: str, n: int) -> list[str]:
         return self.get(f"/_replica/publish?feed={feed}&n={n}")
+
+    def revise(
+        self, info_code: str, title: str | None = None, body: str | None = None, gone: bool = False
+    ) -> None:
+        """Change the article's title and/or body from now on (a correction),
+        or take it down (``gone``: answered 404 from now on)."""
+        given = {"title": title, "body": body, "gone": "1" if gone else None}
+        query = urlencode({"infoCode": info_code, **{k: v for k, v in given.items() if v}})
+        self.get(f"/_replica/revise?{query}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -3,7 +3,7 @@
 :class:`Replica` serves a :class:`~replica.content.Source` with a
 :class:`http.server.ThreadingHTTPServer` in a background thread, counts what
 it is asked for (:meth:`Replica.stats`), and answers control requests under
-``/_replica/`` (publish, stats, reset) that it does not count.
+``/_replica/`` (publish, revise, stats, reset, images) that it does not count.
 """
 
 from __future__ import annotations
@@ -100,6 +100,8 @@ class Site:
         self.source = source
         self.webapi = webapi
         self.hostile = Hostile(source.now, Response)
+        #: While True, every image answers 503, as a source's image host that is down.
+        self.images_down = False
 
     def respond(self, path: str, query: dict[str, list[str]], base: str) -> Response:
         def arg(name: str) -> str | None:
@@ -134,6 +136,8 @@ class Site:
         if path == MARKET_PATH:
             return _json(*self.webapi.market(query))
         if path.startswith("/images/") and path.endswith((".png", ".jpg")):
+            if self.images_down:
+                return _error_page(503, "图片服务暂不可用")
             name = path[len("/images/") :]
             return Response(200, "image/png", png(name))
         if path == "/NewsData/GetNewsText.do":
@@ -154,7 +158,8 @@ class Site:
         return _error_page(404, "页面不存在")
 
     def _article(self, info_code: str | None) -> Article | None:
-        return self.source.lookup(info_code) if info_code else None
+        article = self.source.lookup(info_code) if info_code else None
+        return self.source.current(article) if article is not None else None
 
     # HTML ---------------------------------------------------------------
 
@@ -703,4 +708,15 @@ class Replica:
                 return _json(self.publish(feed, int(n), outlet))
             except KeyError:
                 return _json({"error": f"unknown feed {feed!r}"}, 404)
+        if path == "/_replica/images":  # ?down=1: every image answers 503; ?down=0: back
+            self.site.images_down = (query.get("down") or ["0"])[0] == "1"
+            return _json({"images_down": self.site.images_down})
+        if path == "/_replica/revise":  # a correction: ?infoCode=…&title=…&body=…[&gone=1]
+            code = (query.get("infoCode") or [""])[0]
+            title = (query.get("title") or [""])[0] or None
+            body = (query.get("body") or [""])[0] or None
+            gone = (query.get("gone") or [""])[0] == "1"
+            if not self.source.revise(code, title, body, gone):
+                return _json({"error": f"no article {code!r}"}, 404)
+            return _json({"ok": True})
         return _json({"error": "unknown control"}, 404)

@@ -42,7 +42,7 @@ from crawler.mirror.archive import (
     render,
     write_atomic,
 )
-from crawler.mirror.paths import STATE_DIR
+from crawler.mirror.paths import INDEX_FILE, STATE_DIR
 from replica.content import TZ
 from replica.hostile import CASES, LIST_JUNK, hostile_catalog
 from replica.process import ReplicaProcess
@@ -150,7 +150,7 @@ def check_mirror(root: Path, base_url: str = BASE_URL) -> MirrorState:
             if code in state.posts:
                 state.duplicates.append(code)
             state.posts[code] = path
-    index = root / STATE_DIR / "index"
+    index = root / STATE_DIR / INDEX_FILE
     mirrored: set[str] = set()
     try:
         data = index.read_bytes()

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench.run import Config, run, table
+
+pytestmark = pytest.mark.slow
 
 
 def test_the_quick_suite_reports_every_figure(tmp_path):

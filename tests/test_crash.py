@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
+
+import pytest
 
 from tests.faults import as_dict, crash_trial, rotate_crash_trial
+
+pytestmark = pytest.mark.slow
 
 
 def seed() -> int:
@@ -42,31 +45,3 @@ def test_rotate_killed_mid_move_leaves_each_post_in_exactly_one_folder(tmp_path)
     assert report.killed_moving >= 10, facts  # each between a first and a last move
     assert report.failures() == [], facts
     assert (report.posts_lost, report.duplicates, report.torn_files) == (0, 0, 0), facts
-
-
-def test_temporary_files_of_a_killed_writer_go_at_the_next_start_and_live_ones_stay(
-    replica, mirror_factory
-):
-    from crawler.mirror.archive import writer_id
-    from tests.conftest import replica_feeds
-
-    mirror = mirror_factory(replica_feeds(replica, "kunmingribao"))
-    posts = mirror.dir / "_posts"
-    posts.mkdir(parents=True)
-    host = writer_id().rpartition("-")[0]
-    dead = _dead_pid()
-    stale = posts / f".2024-01-01-NWKMRB00000001.md.{host}-{dead}.k3j2h1g0.tmp"
-    live = posts / f".2024-01-01-NWKMRB00000002.md.{writer_id()}.a1b2c3d4.tmp"  # this process
-    for path in (stale, live):
-        path.write_text('---\nlayout: post\ntitle: "half', "utf-8")
-    result = mirror.scrapy("crawl", "kunmingribao")
-    assert result.returncode == 0, result.output[-3000:]
-    assert not stale.exists() and live.exists()
-    assert "Removed 1 temporary files left in" in result.stderr
-
-
-def _dead_pid() -> int:
-    """The pid of a process that has ended (and been reaped)."""
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid

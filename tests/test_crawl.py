@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from crawler.mirror.archive import FILENAME, parse
+from crawler.mirror.paths import INDEX_FILE, STATE_DIR
 from crawler.mirror.runlog import RunLog
 from replica.content import Source
 from tests.conftest import DATA, ReplicaServer, replica_feeds
@@ -195,7 +196,7 @@ def test_a_new_feed_backfills_past_what_other_feeds_mirrored(clean_replica, mirr
 def test_index_deleted_is_rebuilt_and_nothing_is_fetched_again(clean_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(clean_replica, "kunmingribao"))
     assert mirror.scrapy("crawl", "kunmingribao").returncode == 0
-    (mirror.dir / ".mirror" / "index").unlink()
+    (mirror.dir / STATE_DIR / INDEX_FILE).unlink()
     clean_replica.reset()
     result = mirror.scrapy("crawl", "kunmingribao")
     assert "rebuilding it from 40 post files" in result.stderr
@@ -214,6 +215,7 @@ def test_a_post_is_written_once_across_feeds(clean_replica, mirror_factory):
     assert sum(int(x.split()[1]) for x in lines) == 40
 
 
+@pytest.mark.slow  # two whole crawlalls at once; one store's side: tests/test_dedup.py
 def test_two_processes_on_one_mirror_write_each_post_once(clean_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(clean_replica))
     args = [
@@ -244,7 +246,7 @@ def test_crawl_of_an_unknown_feed_names_the_catalogs_feeds(replica, mirror_facto
         "error: unknown feed: nosuch; the catalog has: kunmingribao, yunnanwang"
         in (result.stderr.splitlines()[-1])
     )
-    assert not (mirror.dir / ".mirror" / "runs.jsonl").exists()
+    assert not RunLog(mirror.dir).path.exists()
 
 
 def test_a_fixed_selector_brings_its_dropped_articles_back_on_the_next_run(

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import logging
+import subprocess
 from pathlib import Path
 
+from crawler.mirror.archive import POSTS_DIR, writer_id
 from crawler.mirror.dedup import FileDedupStore
 
 
@@ -51,12 +54,12 @@ def test_index_is_rebuilt_from_file_names_when_deleted_or_damaged(tmp_path, capl
     store = FileDedupStore(tmp_path)
     assert store.is_known("NEW1") and store.is_known("OLD1") and len(store) == 2
     store.close()
-    (tmp_path / ".mirror" / "index").unlink()
+    store.index_path.unlink()
     store = FileDedupStore(tmp_path)
     assert store.is_known("OLD1")
     assert "missing: rebuilding it from 2 post files" in caplog.text
     store.close()
-    (tmp_path / ".mirror" / "index").write_bytes(b"\xff\xfe garbage\n")
+    store.index_path.write_bytes(b"\xff\xfe garbage\n")
     store = FileDedupStore(tmp_path)
     assert store.is_known("NEW1") and store.is_known("OLD1")
     assert "damaged" in caplog.text
@@ -96,3 +99,28 @@ def test_walk_markers(tmp_path):
     store.end_walk("f")
     assert store.begin_walk("f") is False
     store.close()
+
+
+def test_temporary_files_of_a_killed_writer_go_at_the_next_start_and_live_ones_stay(
+    tmp_path, caplog
+):
+    posts = tmp_path / POSTS_DIR
+    posts.mkdir(parents=True)
+    host = writer_id().rpartition("-")[0]
+    stale = posts / f".2024-01-01-NWKMRB00000001.md.{host}-{_dead_pid()}.k3j2h1g0.tmp"
+    live = posts / f".2024-01-01-NWKMRB00000002.md.{writer_id()}.a1b2c3d4.tmp"  # this process
+    for path in (stale, live):
+        path.write_text('---\nlayout: post\ntitle: "half', "utf-8")
+    with caplog.at_level(logging.INFO, logger="crawler.mirror.dedup"):
+        store = FileDedupStore(tmp_path)
+    store.close()
+    assert not stale.exists() and live.exists()
+    assert f"Removed 1 temporary files left in {posts}" in caplog.text
+    assert not store.is_known("NWKMRB00000001") and not store.is_known("NWKMRB00000002")
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid

@@ -54,7 +54,7 @@ def test_export_writes_every_post_as_one_json_line(crawled):
         path = crawled.dir / record["path"]
         assert record["path"].startswith((POSTS_DIR + "/", OLD_POSTS_DIR + "/"))
         post = read(path)
-        assert record == as_record(post, crawled.dir)
+        assert record == {**as_record(post, crawled.dir), "revisions": 0}
         assert set(record) == {
             "infoCode",
             "title",
@@ -64,6 +64,7 @@ def test_export_writes_every_post_as_one_json_line(crawled):
             "body",
             "share_url",
             "path",
+            "revisions",
         }
         assert datetime.fromisoformat(record["date"]) == post.date
         assert path.name.startswith(record["date"][:10]) and record["infoCode"] in path.name
@@ -89,7 +90,7 @@ def test_export_filters_like_the_reader_and_writes_a_file(crawled, tmp_path):
     assert result.returncode == 0, result.output
     assert result.stdout == ""
     got = records(out.read_text("utf-8"))
-    expected = [as_record(p, crawled.dir) for p in posts if p.date >= middle]
+    expected = [{**as_record(p, crawled.dir), "revisions": 0} for p in posts if p.date >= middle]
     assert got == expected and 0 < len(got) < len(posts)
 
     # A date alone covers its whole day, in GMT+8 unless told otherwise.

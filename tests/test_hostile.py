@@ -136,7 +136,9 @@ def test_jekyll_builds_the_hostile_mirror_into_pages_that_run_nothing(hostile, t
         shown = bodies[0].text_content()
         if "include-etc-passwd" in path.as_posix():  # HX-liquid-outlet: the tag shows as typed
             assert "返回{% include /etc/passwd %}{{ site.time }}日报新闻" in shown
-        assert not root.cssselect("script, iframe, object, embed, form, base"), path
+        # The layout's own search box is the one form; nothing else may run or submit.
+        assert [f.get("action") for f in root.cssselect("form")] == ["/search/"], path
+        assert not root.cssselect("script, iframe, object, embed, base, article form"), path
         links = [a.get("href") or "" for a in bodies[0].cssselect("a")]
         assert all(href.startswith(("http://", "https://", "//", "/")) for href in links), links
         title = root.cssselect("h1.post-title")[0].text_content()

@@ -142,6 +142,7 @@ def crawl(mirror, replica, *settings: str):
     return result, replica.stats()
 
 
+@pytest.mark.slow
 def test_a_backfill_fetched_ahead_mirrors_what_a_page_by_page_walk_does(
     big_replica, mirror_factory, tmp_path
 ):
@@ -167,6 +168,7 @@ def test_a_backfill_fetched_ahead_mirrors_what_a_page_by_page_walk_does(
     assert posts == {n: p.read_bytes() for n, p in serial.posts().items()}
 
 
+@pytest.mark.slow
 def test_max_pages_bounds_the_pages_fetched_ahead(big_replica, mirror_factory):
     mirror = mirror_factory(
         replica_feeds(big_replica, "kunmingribao", kunmingribao={"max_pages": 7})
@@ -178,6 +180,7 @@ def test_max_pages_bounds_the_pages_fetched_ahead(big_replica, mirror_factory):
     assert int(summary[1]) == len(mirror.posts()) >= 70
 
 
+@pytest.mark.slow
 def test_new_articles_on_top_read_the_same_pages_as_a_page_by_page_walk(
     big_replica, mirror_factory
 ):

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from crawler.mirror.paths import LOG_NAME, LOGS_DIR, STATE_DIR
 from tests.conftest import Mirror, replica_feeds
 from tests.utils.cmdline import run_scrapy
 
-LOG = Path(".mirror", "logs", "crawl.log")
+LOG = Path(STATE_DIR, LOGS_DIR, LOG_NAME)
 
 
 def scrapy(mirror: Mirror, *args: str):

@@ -9,15 +9,21 @@ process, so the test reads when each request arrived.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 import yaml
+from scrapy import Request, Spider
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
 from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
 
 import crawler.settings as project_settings
+from crawler.middlewares.retrybackoff import RetryBackoffMiddleware, retry_after
 from replica import Replica
 from tests.faults import check_mirror
 from tests.utils.cmdline import run_scrapy
@@ -78,19 +84,46 @@ def test_the_user_agent_names_the_project_and_the_contact_url_setting(crawl):
     assert set(stats["user_agents"]) == {"SomeoneElse/2.0 (+mailto:ops@example.org)"}
 
 
+def backoff_seconds(log: str) -> float:
+    """The back-off the run waited in all, from its stats dump."""
+    found = re.search(r"'retry/backoff_seconds': ([0-9.]+)", log)
+    return float(found.group(1)) if found else 0.0
+
+
 def test_retries_back_off_exponentially_and_the_back_off_can_be_turned_off(crawl, source):
-    result, _, mirror = crawl("RETRY_TIMES=3", "RETRY_BACKOFF_BASE=0.4")
+    result, _, mirror = crawl("RETRY_TIMES=3", "RETRY_BACKOFF_BASE=0.2")
     hits = source.site.hostile.hits["HX-flaky"]
     assert len(hits) == 4, result.stderr[-2000:]  # the first try and 3 retries
+    # At the source, each retry came at least its back-off after the try before
+    # (0.2 s, 0.4 s, 0.8 s, less 25 % jitter); what was waited in all is the
+    # crawler's own figure: 1.4 s ±25 %.
     gaps = [b - a for a, b in itertools.pairwise(hits)]
-    for n, gap in enumerate(gaps, 1):  # 0.4 s, 0.8 s, 1.6 s, ±25 %
-        assert 0.4 * 2 ** (n - 1) * 0.75 <= gap <= 0.4 * 2 ** (n - 1) * 1.25 + 0.5, gaps
+    for n, gap in enumerate(gaps, 1):
+        assert gap >= 0.2 * 2 ** (n - 1) * 0.75, gaps
+    assert 1.4 * 0.75 <= backoff_seconds(result.stderr) <= 1.4 * 1.25, result.stderr[-2000:]
     assert "HX-flaky" in result.stderr and "HX-good-1" in mirror.posts
 
-    crawl("RETRY_TIMES=3", "RETRY_BACKOFF_BASE=0")
-    hits = source.site.hostile.hits["HX-flaky"]
-    assert len(hits) == 4
-    assert hits[-1] - hits[0] < 0.6  # Scrapy's own way: again at once
+    result, _, _ = crawl("RETRY_TIMES=3", "RETRY_BACKOFF_BASE=0")
+    assert len(source.site.hostile.hits["HX-flaky"]) == 4
+    assert "'retry/count': 3" in result.stderr
+    assert backoff_seconds(result.stderr) == 0, "Scrapy's own way: again at once"
+
+
+def test_a_retry_waits_longer_each_time_capped_and_as_long_as_retry_after_asks():
+    crawler = get_crawler(Spider, {"RETRY_BACKOFF_BASE": 0.5, "RETRY_BACKOFF_MAX": 3})
+    mw = RetryBackoffMiddleware.from_crawler(crawler)
+    for n, base in ((1, 0.5), (2, 1.0), (3, 2.0)):
+        waits = [mw.delay(n) for _ in range(200)]
+        assert base * 0.75 <= min(waits) < max(waits) <= base * 1.25, (n, min(waits), max(waits))
+    assert {mw.delay(5) for _ in range(50)} == {3.0}, "RETRY_BACKOFF_MAX caps it"
+    assert mw.delay(1, asked=2.5) == 2.5 and mw.delay(1, asked=60) == 3.0
+    request = Request("http://news.example/a")
+    answer = Response(request.url, status=503, headers={"Retry-After": "7"}, request=request)
+    mw.process_response(request, answer)
+    assert request.meta["retry_after"] == 7.0
+    assert retry_after(b"soon") is None and retry_after(b"Wed, 21 Oct 2015 07:28:00 GMT") == 0
+    with pytest.raises(NotConfigured):
+        RetryBackoffMiddleware.from_crawler(get_crawler(Spider, {"RETRY_BACKOFF_BASE": 0}))
 
 
 def test_throttling_defaults_are_on_and_documented():

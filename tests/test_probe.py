@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from crawler.mirror.paths import STATE_DIR
 from replica.content import Source
 from tests.conftest import Mirror, ReplicaServer, replica_feeds
 from tests.test_listings import aggregate_feed, content_ids
@@ -100,9 +101,9 @@ def test_probe_of_a_good_feed_shows_what_a_crawl_would_write(clean, mirror_facto
     assert mirror.scrapy("crawl", "kunmingribao").returncode == 0
     assert path.read_text("utf-8").startswith(shown)
 
-    # On a mirror that exists: nothing in it changes, .mirror/ included.
+    # On a mirror that exists: nothing in it changes, its state folder included.
     before = snapshot(mirror.dir)
-    assert any(k.startswith(".mirror") for k in before)
+    assert any(k.startswith(STATE_DIR) for k in before)
     result = mirror.scrapy("probe", "kunmingribao")
     assert result.returncode == 0, result.output
     assert f"Would write {path} (already in _posts/: a crawl skips it):" in result.stdout

@@ -269,6 +269,7 @@ def test_finews_posts_are_read_back_as_the_records_they_came_from():
     )
 
 
+@pytest.mark.slow
 def test_demo_crawls_the_shipped_catalog_and_its_site_links_stay_local(tmp_path: Path):
     from tests.utils.cmdline import run_scrapy
 

@@ -519,16 +519,18 @@ def test_keep_alive_and_stop_with_an_idle_connection() -> None:
         conn.request("HEAD", "/category/kunmingribao.html")
         resp = conn.getresponse()
         assert resp.status == 200 and resp.read() == b""
-        started = time.monotonic()
-        r.stop()  # the connection is still open
-        assert time.monotonic() - started < 3
+        stopping = threading.Thread(target=r.stop)  # the connection is still open
+        stopping.start()
+        stopping.join(30)
+        assert not stopping.is_alive(), "stop() waits for the idle connection"
     finally:
         conn.close()
         r.stop()
 
 
 def test_large_feeds_are_cheap() -> None:
-    started = time.monotonic()
+    # CPU time, not a stopwatch: a loaded machine makes a run longer, not costlier.
+    started = time.process_time()
     with Replica(articles=5000, per_page=20, now=NOW) as r:
         last = get(f"{r.url}/category/kunmingribao_250.html")
         assert last.status == 200 and SEED_INFO_CODE in last.text()
@@ -537,7 +539,7 @@ def test_large_feeds_are_cheap() -> None:
         assert len(get(f"{r.url}/api/list/yunnan?page=250").json()["data"]["list"]) == 20
         assert get(f"{r.url}/api/content?id=NWYNXW00000000").status == 200
         r.publish("yunnan", 5)
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
 
 
 def test_same_arguments_same_site() -> None:

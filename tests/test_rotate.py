@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawler.mirror.rotation import Rotation
+from crawler.mirror.runlog import RunLog
 from tests.conftest import ReplicaServer, replica_feeds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -66,7 +67,10 @@ def test_rotation_moves_at_the_day_boundary_of_the_feeds_zone(night_replica, mir
 
     # Dedup still knows them: nothing fetched again, nothing written again.
     night_replica.reset()
-    again = mirror.scrapy("crawlall", *keep, "-s", "MIRROR_NOW=2030-01-13T00:00:00+08:00")
+    # (Revisits aside: a rotated post is revisited like any, tests/test_revisions.py.)
+    again = mirror.scrapy(
+        "crawlall", *keep, "-s", "MIRROR_NOW=2030-01-13T00:00:00+08:00", "-s", "MIRROR_REVISIT="
+    )
     assert again.returncode == 0, again.output
     assert "1 feed, 0 new posts" in again.stdout
     by_kind = night_replica.stats()["by_kind"]
@@ -82,7 +86,8 @@ def test_crawlall_rotates_after_its_run(replica, mirror_factory):
     assert set(mirror.posts("old_post")) == {"2022-02-20-NW202202202282281459.md"}
     assert len(mirror.posts("_posts")) == 39
     assert "Rotation: 1 post older than 3 days moved to old_post/" in result.stdout
-    assert '"rotated":1' in (mirror.dir / ".mirror" / "runs.jsonl").read_text()
+    [run] = RunLog(mirror.dir).records()
+    assert run["rotated"] == 1
 
 
 def test_a_post_left_in_both_folders_is_kept_once(tmp_path):

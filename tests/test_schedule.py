@@ -7,17 +7,16 @@ way cron, systemd or a person at a terminal starts them.
 from __future__ import annotations
 
 import itertools
-import json
 import signal
 import socket
-import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from crawler.mirror.lock import EX_LOCKED, RunLock
+from crawler.mirror.backoff import FeedBackoff
+from crawler.mirror.lock import EX_LOCKED, Holder, RunLock
 from crawler.mirror.runlog import RunLog
 from tests.conftest import FAST, Mirror, ReplicaServer, replica_feeds
 from tests.utils.cmdline import popen_scrapy
@@ -31,8 +30,13 @@ def settings(mirror: Mirror, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def start(mirror: Mirror, *args: str) -> Watched:
-    return Watched(popen_scrapy(*args, *settings(mirror), cwd=mirror.root))
+# A post written is a DEBUG line of the writer: a test waits for the n-th.
+DEBUG = ("-s", "LOG_LEVEL=DEBUG")
+MIRRORED = r"Mirrored \S+ of feed \S+ to "
+
+
+def start(mirror: Mirror, *args: str, extra: tuple[str, ...] = ()) -> Watched:
+    return Watched(popen_scrapy(*args, *settings(mirror, *extra), cwd=mirror.root))
 
 
 def broken_feed(replica: ReplicaServer, name: str) -> dict:
@@ -105,6 +109,7 @@ def test_crawlall_exit_status_is_1_when_a_feed_fails_outright(replica, mirror_fa
 # --- the lock -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_crawlalls_started_at_once_one_runs_one_exits_75(slow_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(slow_replica, "kunmingribao", "yunnanribao"))
     procs = [start(mirror, "crawlall") for _ in range(2)]
@@ -112,7 +117,7 @@ def test_two_crawlalls_started_at_once_one_runs_one_exits_75(slow_replica, mirro
     assert sorted(status) == [0, EX_LOCKED], [p.output[-3000:] for p in procs]
     winner, loser = sorted(procs, key=lambda p: p.proc.returncode)
 
-    lock_path = mirror.dir.resolve() / ".mirror" / "run.lock"
+    lock_path = RunLock(mirror.dir).path
     assert (
         f"is locked by pid {winner.proc.pid} on {socket.gethostname()} (scrapy crawlall "
         in loser.err
@@ -127,6 +132,7 @@ def test_two_crawlalls_started_at_once_one_runs_one_exits_75(slow_replica, mirro
     assert RunLock(mirror.dir).holder() is None, "released at the end"
 
 
+@pytest.mark.slow
 def test_a_running_scheduler_keeps_every_other_run_out(own_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(own_replica, "kunmingribao"))
     scheduler = start(mirror, "schedule", "--every", "1h")
@@ -162,23 +168,20 @@ def test_a_running_scheduler_keeps_every_other_run_out(own_replica, mirror_facto
     assert "Taking over" not in again.stderr, "a clean stop leaves no stale lock"
 
 
+@pytest.mark.slow
 def test_a_stale_lock_of_a_killed_crawl_is_taken_over(slow_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(slow_replica, "kunmingribao"))
-    killed = start(mirror, "crawlall")
-    deadline = time.monotonic() + 60
-    while len(mirror.posts()) < 3:
-        assert time.monotonic() < deadline and killed.proc.poll() is None, killed.output
-        time.sleep(0.05)
+    killed = start(mirror, "crawlall", extra=DEBUG)
+    killed.wait_for(MIRRORED, count=3)
     killed.proc.send_signal(signal.SIGKILL)
     killed.finish(30)
-    lock_file = mirror.dir / ".mirror" / "run.lock"
-    assert json.loads(lock_file.read_text())["pid"] == killed.proc.pid  # left behind
+    lock_file = RunLock(mirror.dir).path
+    left = Holder.loads(lock_file.read_text())
+    assert left is not None and left.pid == killed.proc.pid  # left behind
 
     result = mirror.scrapy("crawlall")
     assert result.returncode == 0, result.output
-    assert f"Taking over the run lock {lock_file.resolve()} left by pid {killed.proc.pid} " in (
-        result.stderr
-    )
+    assert f"Taking over the run lock {lock_file} left by pid {killed.proc.pid} " in (result.stderr)
     assert len(mirror.posts()) == 40, "the next run completes what the killed one left"
     assert_complete(mirror)
 
@@ -186,6 +189,7 @@ def test_a_stale_lock_of_a_killed_crawl_is_taken_over(slow_replica, mirror_facto
 # --- schedule -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_schedule_mirrors_what_appears_between_runs_once(own_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(own_replica, "kunmingribao", "yunnanwang"))
     scheduler = start(mirror, "schedule", "--every", "1s", "--max-runs", "3")
@@ -217,13 +221,11 @@ def test_schedule_mirrors_what_appears_between_runs_once(own_replica, mirror_fac
     assert_complete(mirror)
 
 
+@pytest.mark.slow
 def test_sigterm_mid_run_tears_nothing_and_the_next_run_completes(slow_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(slow_replica, "kunmingribao", "chunchengwanbao"))
-    scheduler = start(mirror, "schedule", "--every", "1h")
-    deadline = time.monotonic() + 60
-    while len(mirror.posts()) < 10:
-        assert time.monotonic() < deadline, scheduler.output[-3000:]
-        time.sleep(0.02)
+    scheduler = start(mirror, "schedule", "--every", "1h", extra=DEBUG)
+    scheduler.wait_for(MIRRORED, count=10)
     scheduler.proc.send_signal(signal.SIGTERM)
     assert scheduler.finish(60) == 0, scheduler.output[-3000:]
     # The lock is free only once the crawl it handed the lock to has ended.
@@ -243,6 +245,7 @@ def test_sigterm_mid_run_tears_nothing_and_the_next_run_completes(slow_replica, 
     assert_complete(mirror)
 
 
+@pytest.mark.slow
 def test_a_failing_feed_backs_off_without_holding_up_the_others(replica, mirror_factory, tmp_path):
     catalog = replica_feeds(replica, "kunmingribao")
     catalog["feeds"]["broken"] = broken_feed(replica, tmp_path.name)
@@ -260,7 +263,7 @@ def test_a_failing_feed_backs_off_without_holding_up_the_others(replica, mirror_
     assert [i for i, run in enumerate(runs, 1) if "broken" in run["feeds"]] == [1, 2, 4]
     assert replica.stats()["by_path"][listing] == 3
     assert "feed broken sits this run out (failed 2 runs in a row" in scheduler.err
-    state = json.loads((mirror.dir / ".mirror" / "backoff.json").read_text())
+    state = FeedBackoff(mirror.dir, max_skip=2).load()
     assert state["broken"]["failures"] == 3 and state["broken"]["skip"] == 1
     assert state["broken"]["error"] == "no listing page could be read: HTTP 500"
     assert "kunmingribao" not in state
@@ -275,7 +278,7 @@ def test_a_failing_feed_backs_off_without_holding_up_the_others(replica, mirror_
     [last] = records(mirror)[5:]
     assert list(last["feeds"]) == ["kunmingribao"]
     assert replica.stats()["by_path"][listing] == 3
-    state = json.loads((mirror.dir / ".mirror" / "backoff.json").read_text())
+    state = FeedBackoff(mirror.dir, max_skip=2).load()
     assert state["broken"]["failures"] == 3 and state["broken"]["skip"] == 0
 
 
@@ -296,11 +299,8 @@ def test_schedule_rejects_bad_arguments(mirror_factory, replica):
 @pytest.mark.slow
 def test_a_forced_stop_is_recorded_as_shutdown(slow_replica, mirror_factory):
     mirror = mirror_factory(replica_feeds(slow_replica, "kunmingribao"))
-    crawl = start(mirror, "crawl", "kunmingribao")
-    deadline = time.monotonic() + 60
-    while len(mirror.posts()) < 3:
-        assert time.monotonic() < deadline and crawl.proc.poll() is None, crawl.output
-        time.sleep(0.02)
+    crawl = start(mirror, "crawl", "kunmingribao", extra=DEBUG)
+    crawl.wait_for(MIRRORED, count=3)
     crawl.proc.send_signal(signal.SIGINT)
     crawl.wait_for(r"Received SIGINT, shutting down gracefully")
     crawl.proc.send_signal(signal.SIGINT)  # the second Ctrl-C: no waiting for the engine

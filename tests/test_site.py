@@ -30,14 +30,19 @@ import yaml
 
 from crawler.mirror.archive import POSTS_DIR, Post, write
 from crawler.mirror.jekyll import MANIFEST, shipped_files, site_location
+from crawler.mirror.paths import STATE_DIR
 from crawler.mirror.reader import ArchiveReader
 from tests.conftest import Mirror, replica_feeds
 
 JEKYLL = shutil.which("jekyll")
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    JEKYLL is None, reason="Debian's jekyll is not installed (.ci/run installs it)"
-)
+# Real Jekyll builds and a headless browser: the slow tier.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        JEKYLL is None, reason="Debian's jekyll is not installed (.ci/run installs it)"
+    ),
+]
 TZ = ZoneInfo("Asia/Shanghai")
 ATOM = "{http://www.w3.org/2005/Atom}"
 HOSTILE_TITLE = '{{ site.title }} {% raw %} <script>alert("x")</script> & </title> 引号“”'
@@ -144,7 +149,9 @@ def test_jekyll_builds_posts_only_from_the_mirror(site):
     built = {p.relative_to(site.built).as_posix() for p in site.built.rglob("*") if p.is_file()}
     post_pages = {p for p in built if re.fullmatch(r"[a-z0-9-]+/\d{4}/\d{2}/\d{2}/[^/]+\.html", p)}
     assert len(post_pages) == len(site.posts)
-    assert not any(p.startswith(("old_post/", ".mirror/", "_posts/")) or "/." in p for p in built)
+    assert not any(
+        p.startswith(("old_post/", f"{STATE_DIR}/", "_posts/")) or "/." in p for p in built
+    )
     assert {"index.html", "feed.xml", "assets/mirror.css"} <= built
 
 
@@ -399,7 +406,7 @@ def test_every_file_of_the_mirror_and_of_the_built_site_has_the_umasks_mode(repl
     served = [
         p
         for p in mirror.dir.rglob("*")
-        if p.is_file() and ".mirror" not in p.relative_to(mirror.dir).parts
+        if p.is_file() and STATE_DIR not in p.relative_to(mirror.dir).parts
     ]
     names = {p.relative_to(mirror.dir).as_posix() for p in served}
     assert {
@@ -445,7 +452,7 @@ def test_later_crawls_keep_the_users_edits_and_update_the_rest(replica, tmp_path
     mine = (
         shipped["_layouts/post.html"]
         .decode()
-        .replace('<article class="post">', '<article class="post mine">')
+        .replace('<article class="post"', '<article class="post mine"')
     )
     (root / "_layouts/post.html").write_text(mine, "utf-8")
     old = "---\nlayout: default\n---\n<h1>{{ page.title }}</h1>\n"
@@ -477,9 +484,9 @@ def test_site_files_are_left_alone_when_switched_off(replica, tmp_path):
     mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao"))
     result = mirror.scrapy("crawl", "kunmingribao", "-s", "MIRROR_SITE_ENABLED=False")
     assert result.returncode == 0, result.output
-    assert sorted(p.name for p in mirror.dir.iterdir()) == [".mirror", "_posts", "category"] or (
+    assert sorted(p.name for p in mirror.dir.iterdir()) == [STATE_DIR, "_posts", "category"] or (
         sorted(p.name for p in mirror.dir.iterdir())
-        == [".mirror", "_posts", "category", "old_post"]
+        == [STATE_DIR, "_posts", "category", "old_post"]
     )
 
 

@@ -39,9 +39,7 @@ def test_runs_are_recorded_and_status_reads_them(own_replica, mirror_factory, tm
     second = mirror.scrapy("crawlall", "-s", "RETRY_TIMES=0")
     assert second.returncode == 1, second.output
 
-    lines = (mirror.dir / ".mirror" / "runs.jsonl").read_text("utf-8").splitlines()
-    assert len(lines) == 2
-    one, two = map(json.loads, lines)
+    one, two = RunLog(mirror.dir).records()
     assert one["command"] == "crawlall" and one["status"] == 1
     assert datetime.fromisoformat(one["start"]) <= datetime.fromisoformat(one["end"])
     km = one["feeds"]["kunmingribao"]

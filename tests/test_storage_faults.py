@@ -21,10 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from crawler.mirror.paths import STATE_DIR
+from crawler.mirror.paths import INDEX_FILE, STATE_DIR
 from tests.conftest import Mirror, replica_feeds
 from tests.faults import check_mirror
 from tests.utils.cmdline import run_scrapy, scrapy_env
+
+# A fault suite (real tmpfs, a kernel limit, damaged state), like the kill suite: slow.
+pytestmark = pytest.mark.slow
 
 FEEDS = ("kunmingribao", "dalidaily", "yunnanwang")
 
@@ -154,7 +157,7 @@ def test_a_write_the_kernel_refuses_stops_scrapy_crawl_with_status_1(replica, tm
 
 
 def damage_index(state_dir: Path, how: str) -> None:
-    index = state_dir / "index"
+    index = state_dir / INDEX_FILE
     if how == "deleted":
         index.unlink()
     elif how == "state folder deleted":

@@ -17,6 +17,8 @@ from scrapy.utils.misc import load_object
 from crawler.addons.fleet import prepare_fleet
 from crawler.extensions.summary import FeedResult, RunProgress, feed_summary
 from crawler.mirror.lock import EX_LOCKED, MirrorLocked, run_lock
+from crawler.mirror.publish import GitPublisher
+from crawler.mirror.revisits import parse_ages
 from crawler.mirror.runlog import record_run
 from crawler.mirror.storage import settings_storage_problem
 from crawler.ops import logs
@@ -71,17 +73,21 @@ def feed_results(crawlers: list[Crawler]) -> list[FeedResult]:
     ]
 
 
+def run_summary(results: list[FeedResult]) -> str:
+    """The run's summary line: ``6 feeds, 211 new posts`` (and the feeds that FAILED)."""
+    new = sum(r.new for r in results)
+    failed = [r.feed for r in results if r.failed]
+    return f"{plural(len(results), 'feed')}, {plural(new, 'new post')}" + (
+        f"; FAILED: {', '.join(failed)}" if failed else ""
+    )
+
+
 def print_results(results: list[FeedResult]) -> int:
     """Print one line per feed; the exit status: 1 if any feed failed outright."""
     for result in results:
         print(result.line())
-    new = sum(r.new for r in results)
-    failed = [r.feed for r in results if r.failed]
-    print(
-        f"{plural(len(results), 'feed')}, {plural(new, 'new post')}"
-        + (f"; FAILED: {', '.join(failed)}" if failed else "")
-    )
-    return 1 if failed else 0
+    print(run_summary(results))
+    return 1 if any(r.failed for r in results) else 0
 
 
 def require_fleet_packages(settings: BaseSettings) -> None:
@@ -98,6 +104,11 @@ def prepare_crawl(settings: BaseSettings, verbose: bool) -> None:
     """What a crawling command does with its options, before Scrapy logs
     anything: the fleet's packages checked, quiet or verbose decided."""
     require_fleet_packages(settings)
+    try:
+        parse_ages(settings.get("MIRROR_REVISIT"))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     logs.prepare(settings, verbose)
 
 
@@ -121,6 +132,14 @@ def not_crawled(
     return results, None
 
 
+def publish(publisher: GitPublisher, results: list[FeedResult]) -> None:
+    """One commit of what the run changed, its summary line as the subject;
+    a failure is said on stderr (the next run commits or pushes it)."""
+    published = publisher.publish(run_summary(results), "\n".join(r.line() for r in results))
+    if published.error:
+        print(f"error: {published.error}; the next run will try again", file=sys.stderr)
+
+
 def recorded_run(
     command: ScrapyCommand,
     name: str,
@@ -137,6 +156,12 @@ def recorded_run(
     one line; the feeds are then recorded as FAILED, not crawled."""
     settings = command.settings
     assert settings is not None
+    try:
+        publisher = GitPublisher.from_settings(settings)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        command.exitcode = 2
+        return
     problem = settings_storage_problem(settings)  # read-only, full: say so, touch nothing
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -156,6 +181,8 @@ def recorded_run(
             if outcome is not None:
                 results, rotated = outcome
                 record_run(settings, name, start, results, command.exitcode, rotated)
+                if publisher is not None:  # under the run lock (SPEC §10)
+                    publish(publisher, results)
     except MirrorLocked as e:
         print(e, file=sys.stderr)
         command.exitcode = EX_LOCKED

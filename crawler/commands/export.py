@@ -32,8 +32,11 @@ class Command(ScrapyCommand):
         return (
             "Write the posts of MIRROR_DIR (_posts/ and old_post/) as JSON Lines, one "
             "object a line: infoCode, title, date (ISO 8601), category, outlet, body "
-            "(HTML), share_url, path (relative to MIRROR_DIR). A date alone in --since "
-            "or --until stands for its whole day; --until is exclusive of a time."
+            "(HTML), share_url, path (relative to MIRROR_DIR), revisions (how many earlier "
+            "versions _revisions/ keeps). --revisions adds a line per earlier version after "
+            "its post, with revision (1: the first fetched) and superseded (ISO 8601). "
+            "A date alone in --since or --until stands for its whole day; --until is "
+            "exclusive of a time."
         )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
@@ -59,6 +62,11 @@ class Command(ScrapyCommand):
             metavar="TZ",
             default="Asia/Shanghai",
             help="time zone of --since/--until without an offset (default: Asia/Shanghai)",
+        )
+        parser.add_argument(
+            "--revisions",
+            action="store_true",
+            help="also write each post's earlier versions (_revisions/), after the post",
         )
         parser.add_argument(
             "--folder",
@@ -99,7 +107,9 @@ class Command(ScrapyCommand):
             else:
                 out = stack.enter_context(open(opts.output, "w", encoding="utf-8", newline="\n"))
             try:
-                export_posts(root, out, categories, since, until, opts.folder, skip, done)
+                export_posts(
+                    root, out, categories, since, until, opts.folder, skip, done, opts.revisions
+                )
             except BrokenPipeError:  # `scrapy export | head`: the reader has had enough
                 os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
                 return

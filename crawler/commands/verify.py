@@ -70,7 +70,8 @@ class Command(ScrapyCommand):
         files = len({p.path for p in problems})
         print(
             f"{plural(verifier.posts, 'post')}, "
-            f"{plural(len(verifier.categories), 'category', 'categories')} checked in "
+            + (f"{plural(verifier.revisions, 'revision')}, " if verifier.revisions else "")
+            + f"{plural(len(verifier.categories), 'category', 'categories')} checked in "
             f"{elapsed:.1f}s"
             + (f" ({backed} backed by their capture)" if opts.capture else "")
             + ": "

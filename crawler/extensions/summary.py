@@ -34,6 +34,8 @@ class FeedResult:
     errors: dict[str, int] = field(default_factory=dict)
     failed: str = ""  # why the feed failed outright, or ""
     reason: str = "finished"  # why the crawl closed (Scrapy's finish_reason)
+    revisits: int = 0  # articles fetched again (SPEC §9)
+    revisions: int = 0  # of them, changed: a revision kept
 
     def line(self) -> str:
         def breakdown(counts: dict[str, int]) -> str:
@@ -55,6 +57,8 @@ class FeedResult:
             f"{plural(sum(self.errors.values()), 'error')}{breakdown(self.errors)}, "
             f"{self.filtered} filtered, {plural(self.pages, 'page')}"
         )
+        if self.revisits:
+            text += f", {self.revisits} revisited, {plural(self.revisions, 'revision')}"
         return f"{text} — FAILED: {self.failed}" if self.failed else text
 
 
@@ -66,6 +70,8 @@ def feed_summary(feed: str, stats: Mapping[str, Any], reason: str = "finished") 
         held=stats.get("mirror/held", 0),
         filtered=stats.get("mirror/filtered", 0),
         pages=stats.get("mirror/pages", 0),
+        revisits=stats.get("mirror/revisits", 0),
+        revisions=stats.get("mirror/revisions", 0),
         dropped={
             k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith("mirror/dropped/")
         },

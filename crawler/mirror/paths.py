@@ -13,7 +13,9 @@ keeps for itself lives here:
 - ``logs/crawl.log``: the run's log file (:mod:`crawler.ops.logs`);
 - ``capture/``: the raw capture's WARC files and ``provenance-<host>.jsonl``
   (:mod:`crawler.mirror.capture`);
-- ``replica-feeds.yaml``: the catalog ``scrapy demo`` crawls.
+- ``replica-feeds.yaml``: the catalog ``scrapy demo`` crawls;
+- ``images/pending-<feed>.jsonl``: images to fetch again (:mod:`crawler.pipelines.images`);
+- ``revisits.jsonl``, ``revisits.lock``: the revisit schedule (:mod:`crawler.mirror.revisits`).
 """
 
 from __future__ import annotations
@@ -34,3 +36,6 @@ LOG_NAME = "crawl.log"
 DEMO_CATALOG_FILE = "replica-feeds.yaml"
 CAPTURE_DIR = "capture"
 PROVENANCE_PREFIX = "provenance-"
+IMAGES_PENDING_DIR = "images"  # images/pending-<feed>.jsonl: to fetch again (MIRROR_IMAGES=local)
+REVISITS_FILE = "revisits.jsonl"
+REVISITS_LOCK_FILE = "revisits.lock"

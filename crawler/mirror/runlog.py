@@ -57,6 +57,9 @@ def timestamp(when: datetime | None = None) -> str:
 
 
 def feed_record(result: FeedResult) -> dict[str, Any]:
+    revisits = (
+        {"revisits": result.revisits, "revisions": result.revisions} if result.revisits else {}
+    )
     return {
         "new": result.new,
         "known": result.known,
@@ -67,6 +70,7 @@ def feed_record(result: FeedResult) -> dict[str, Any]:
         "errors": dict(sorted(result.errors.items())),
         "failed": result.failed,
         "reason": result.reason,
+        **revisits,
     }
 
 
@@ -229,6 +233,10 @@ def _fold(summary: dict[str, Any] | None, run: dict[str, Any]) -> dict[str, Any]
         if isinstance(new, int) and new > 0:
             feed["new"] += new
             feed["last_new"] = end
+        for key in ("revisits", "revisions"):
+            count = outcome.get(key) if isinstance(outcome, dict) else 0
+            if isinstance(count, int) and count > 0:
+                feed[key] = feed.get(key, 0) + count
     return summary
 
 

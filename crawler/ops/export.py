@@ -2,21 +2,25 @@
 
 Each line is :func:`crawler.mirror.reader.as_record` of a post: infoCode,
 title, date (ISO 8601), category, outlet, body (HTML), share_url, path
-(relative to ``MIRROR_DIR``). Files that are not valid posts are skipped and
-reported, never exported half-read.
+(relative to ``MIRROR_DIR``), revisions (how many earlier versions
+``_revisions/`` keeps of it, SPEC §9). With ``revisions``, each earlier
+version follows its post, a line of its own with ``revision`` (1: the first
+fetched) and ``superseded`` (ISO 8601). Files that are not valid posts are
+skipped and reported, never exported half-read.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from crawler.mirror.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, FormatError
+from crawler.mirror.archive import CATEGORY_DIR, OLD_POSTS_DIR, POSTS_DIR, FormatError, Post, read
 from crawler.mirror.reader import FOLDERS, ArchiveReader, as_record
+from crawler.mirror.revisions import revised_codes, superseded_at, versions
 from crawler.text import plural
 
 #: ``--folder``: which of the mirror's post folders are exported.
@@ -50,9 +54,11 @@ def export_posts(
     folder: str = "all",
     on_error: Callable[[FormatError], None] | None = None,
     done: Export | None = None,
+    revisions: bool = False,
 ) -> Export:
     """Write the posts of the mirror at ``root`` to ``out``, one JSON object a
-    line; ``on_error`` hears of each file skipped. ``done`` (filled as it goes)
+    line (with ``revisions``, each post's earlier versions after it);
+    ``on_error`` hears of each file skipped. ``done`` (filled as it goes)
     says what was written even when ``out`` fails midway."""
     result = done if done is not None else Export()
 
@@ -60,6 +66,27 @@ def export_posts(
         result.bad.append(error)
         if on_error is not None:
             on_error(error)
+
+    revised = set(revised_codes(root))
+
+    def lines(post: Post) -> list[dict]:
+        kept = versions(root, post.info_code, post.path) if post.info_code in revised else []
+        records = [{**as_record(post, root), "revisions": len(kept)}]
+        if revisions:
+            for n, path in enumerate(kept, start=1):
+                try:
+                    version = read(path)
+                except FormatError as e:
+                    skip(e)
+                    continue
+                when = superseded_at(path)
+                assert when is not None
+                records.append({
+                    **as_record(replace(version, info_code=post.info_code), root),
+                    "revision": n,
+                    "superseded": when.astimezone(post.date.tzinfo).isoformat(),
+                })  # fmt: skip
+        return records
 
     posts = ArchiveReader(root).posts(
         category=categories,
@@ -69,8 +96,9 @@ def export_posts(
         on_error=skip,
     )
     for post in posts:
-        out.write(json.dumps(as_record(post, root), ensure_ascii=False))
-        out.write("\n")
+        for record in lines(post):
+            out.write(json.dumps(record, ensure_ascii=False))
+            out.write("\n")
         result.count += 1
         result.categories.add(post.category)
     out.flush()

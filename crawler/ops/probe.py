@@ -64,6 +64,7 @@ PROBE_SETTINGS: dict[str, Any] = {
     "DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter",
     "JOBDIR": None,
     "HTTPCACHE_ENABLED": False,
+    "MIRROR_REVISIT": "",  # no revisit schedule opened, none claimed
 }
 
 

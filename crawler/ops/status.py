@@ -47,6 +47,8 @@ class FeedHealth:
     last_error: tuple[datetime, str] | None = None
     failing_runs: int = 0  # failed runs in a row, up to the last one
     longest_lull: timedelta | None = None  # between new posts, in the past week
+    revisits: int = 0  # articles fetched again (SPEC §9)
+    revisions: int = 0  # revisions found by them
     flags: list[str] = field(default_factory=list)
     problem: bool = False
 
@@ -137,6 +139,8 @@ class MirrorStatus:
                 h = self.feeds[name] = FeedHealth(name, in_catalog=False)
             h.runs += 1
             h.posts += int(outcome.get("new", 0))
+            h.revisits += int(outcome.get("revisits", 0))
+            h.revisions += int(outcome.get("revisions", 0))
             h.first_run = h.first_run or start
             self._outcome(h, end, outcome)
             if outcome.get("new"):
@@ -170,6 +174,8 @@ class MirrorStatus:
                 h = self.feeds[name] = FeedHealth(name, in_catalog=False)
             h.runs += int(folded["runs"])
             h.posts += int(folded["new"])
+            h.revisits += int(folded.get("revisits", 0))
+            h.revisions += int(folded.get("revisions", 0))
             h.first_run = h.first_run or start
             self._outcome(h, parse_time(folded["last_run"]), folded.get("last") or {})
             if folded.get("last_new"):
@@ -239,6 +245,15 @@ class MirrorStatus:
             )
         holder = RunLock(self.root).holder()
         lines.append(f"Lock: held by {holder.describe()}" if holder else "Lock: free")
+        revisited = [h for h in self.feeds.values() if h.revisits]
+        if revisited:
+            lines.append(
+                "Revisits: "
+                + "; ".join(
+                    f"{h.name} {h.revisits} done, {plural(h.revisions, 'revision')} found"
+                    for h in revisited
+                )
+            )
         lines += [f"!! {flag}" for flag in self.header_flags]
         rows = [("FEED", "POSTS", "LAST RUN", "LAST NEW POST", "LAST ERROR", "FLAGS")]
         for h in self.feeds.values():

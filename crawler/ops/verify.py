@@ -18,6 +18,7 @@ chunks by a pool of processes (``jobs``).
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from collections import defaultdict
@@ -55,7 +56,9 @@ from crawler.mirror.capture import (
     read_exchange,
     read_provenance,
 )
+from crawler.mirror.images import IMAGES_DIR, image_sources
 from crawler.mirror.reader import FOLDERS
+from crawler.mirror.revisions import REVISIONS_DIR, revised_codes, superseded_at
 
 __all__ = [
     "MARKDOWN_BLOCK_TAGS",
@@ -162,6 +165,7 @@ def check_post(path: Path, folder: str) -> FileResult:
     expected = render(post, base)
     if expected != text:
         problems.append(_first_difference(expected, text))
+    problems.extend(missing_images(path.parent.parent, base, post.body))
     if not is_safe(post.body):
         problems.append("body keeps unsafe markup (script, event handler, unsafe URL, Liquid, …)")
     loose = markdown_outside_html(post.body)
@@ -198,6 +202,43 @@ def _check_chunk(root: str, folder: str, names: list[str]) -> list[FileResult]:
     return [check_post(base / name, folder) for name in names]
 
 
+def missing_images(root: Path, base: str, body: str) -> list[str]:
+    """The local images (``MIRROR_IMAGES=local``) the body shows that are not in the mirror."""
+    prefix = f"{base}/{IMAGES_DIR}/"
+    missing = []
+    for source in image_sources(body):
+        if source.startswith(prefix):
+            name = html.unescape(source[len(prefix) :])
+            if "/" in name or not (root / IMAGES_DIR / name).is_file():
+                missing.append(f"local image {IMAGES_DIR}/{name} is missing")
+    return missing
+
+
+def check_revision(path: Path, post: Path) -> list[str]:
+    """The problems of one revision file of ``post``."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        version = parse(text, path.name)
+        current = parse(post.read_bytes().decode("utf-8"), post.name)
+    except UnicodeDecodeError as e:
+        return [f"not UTF-8 ({e.reason} at byte {e.start})"]
+    except OSError as e:
+        return [f"cannot be read: {e.strerror or e}"]
+    except FormatError as e:
+        return [str(e).removeprefix(f"{path.name}: ")]
+    problems = []
+    footer = text.rsplit("\n\n", 1)[-1].rstrip()
+    base = footer[footer.rfind("](") + 2 : -2] if footer.endswith("/)") else ""
+    expected = render(version, base)
+    if expected != text:
+        problems.append(_first_difference(expected, text))
+    if (version.date, version.category) != (current.date, current.category):
+        problems.append(f"its date or category is not its post's ({post.name})")
+    if path.stat().st_mtime > post.stat().st_mtime and path.read_bytes() != post.read_bytes():
+        problems.append(f"newer than its post {post.name}: the post is not the newest version")
+    return problems
+
+
 class MirrorVerifier:
     """Checks the mirror in ``root``; ``jobs`` processes (1: in this one)."""
 
@@ -205,6 +246,7 @@ class MirrorVerifier:
         self.root = Path(root)
         self.jobs = max(1, jobs)
         self.posts = 0
+        self.revisions = 0
         self.categories: set[str] = set()
 
     def listing(self) -> dict[str, list[str]]:
@@ -255,7 +297,33 @@ class MirrorVerifier:
                     problems.append(Problem(rel, f"infoCode {info_code} is also in {others}"))
         for category in sorted(self.categories):
             problems.extend(self.check_category(category))
+        problems.extend(self.check_revisions(where))
         return sorted(problems)
+
+    def check_revisions(self, posts: dict[str, list[str]]) -> list[Problem]:
+        """Each ``_revisions/{infoCode}/`` file is a post of the archive format,
+        named by the time it was superseded, of a post that is mirrored, and
+        older than that post (the post is the newest version). The newest
+        copy may be identical to the post: a run killed between keeping it and
+        replacing the post left it (crawler.mirror.revisions)."""
+        problems: list[Problem] = []
+        self.revisions = 0
+        for code in revised_codes(self.root):
+            folder = f"{REVISIONS_DIR}/{code}"
+            where = posts.get(code)
+            if not where:
+                problems.append(Problem(folder, f"revisions of {code}, which has no post"))
+                continue
+            post = self.root / where[0]
+            files = sorted(p for p in (self.root / folder).iterdir() if not p.name.startswith("."))
+            for path in files:
+                rel = f"{folder}/{path.name}"
+                if superseded_at(path) is None:
+                    problems.append(Problem(rel, "not a revision file name (YYYYMMDDTHHMMSSZ.md)"))
+                    continue
+                self.revisions += 1
+                problems.extend(Problem(rel, m) for m in check_revision(path, post))
+        return problems
 
     def check_category(self, category: str) -> list[Problem]:
         rel = f"{CATEGORY_DIR}/{category}.html"

@@ -25,6 +25,7 @@ from crawler.mirror.archive import (
     write_atomic,
 )
 from crawler.mirror.dedup import dedup_store
+from crawler.pipelines.revise import Reviser
 from crawler.signals import post_written
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class WritePipeline:
         self.store = dedup_store(crawler)
         self.categories: set[str] = set()
         self.stopping = False
+        self.reviser = Reviser(crawler)  # revisits: the schedule and the revisions
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WritePipeline:
@@ -66,12 +68,16 @@ class WritePipeline:
         post = post_of(item)
         path = self.root / POSTS_DIR / post.filename
         try:
+            if item.revisit:
+                self.reviser.revise(item, post)
+                return item
             written = self.store.commit(
                 post.info_code,
                 lambda: write_atomic(path, render(post, self.base_url), self.durable),
             )
             if written:
                 self.write_category(post)
+                self.reviser.schedule(item, post)
         except OSError as e:
             self.crawler.stats.inc_value("mirror/errors/storage")
             logger.error(

@@ -82,6 +82,7 @@ def build_article(feed: Feed, entry: Entry, url: str, share_url: str, found: Fie
         outlet=fields["outlet"],
         body=fields["body"],
         digest=entry.fields.get("digest") if feed.rolling else None,
+        listing=dict(entry.fields),
     )
 
 

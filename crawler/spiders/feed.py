@@ -28,6 +28,8 @@ from twisted.python.failure import Failure
 from crawler.items import Article, ArticleDropped, Outcome
 from crawler.middlewares.capture import EXCHANGE, LISTING
 from crawler.mirror.dedup import DedupStore, dedup_store
+from crawler.mirror.revisits import Revisit, RevisitSchedule, revisit_schedule
+from crawler.mirror.rotation import now_from_settings
 from crawler.source.article import article_urls, extract_article, wanted
 from crawler.source.catalog import Feed
 from crawler.source.failures import cause, describe, error_kind, failed_request
@@ -44,6 +46,7 @@ from crawler.source.listingwalk import ListingWalk
 logger = logging.getLogger(__name__)
 
 LISTING_PRIORITY = 10  # the next listing page before the articles already found
+REVISIT_PRIORITY = -10  # a run's new articles first, then the revisits due (SPEC §9)
 
 
 class FeedSpider(scrapy.Spider):
@@ -53,6 +56,7 @@ class FeedSpider(scrapy.Spider):
     prefetch: int
     left_out: set[str]
     walks: dict[int, ListingWalk]
+    claimed_revisits: dict[str, Revisit]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
@@ -64,6 +68,8 @@ class FeedSpider(scrapy.Spider):
         spider.prefetch = 0
         spider.walks = {}  # by first URL, when fetching ahead
         spider.left_out = set()  # fetched this run and found of another outlet
+        spider.claimed_revisits = {}  # by infoCode: claimed, not settled yet
+        crawler.signals.connect(spider.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(spider.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
@@ -74,6 +80,11 @@ class FeedSpider(scrapy.Spider):
         """Where this spider claims articles and remembers outcomes: the
         crawler's one store (``MIRROR_DEDUP_STORE``), the writer's too."""
         return dedup_store(self.crawler)
+
+    @property
+    def revisits(self) -> RevisitSchedule | None:
+        """The crawler's revisit schedule (the writer's too); None: revisits off."""
+        return revisit_schedule(self.crawler)
 
     @classmethod
     def allowed_hosts(cls, feed: Feed) -> list[str]:
@@ -99,6 +110,8 @@ class FeedSpider(scrapy.Spider):
             if self.prefetch:
                 self.walks[i] = ListingWalk(url, self.feed.max_pages, self.prefetch)
             yield self.listing_request(url, 1, i if self.prefetch else None)
+        for request in self.revisit_requests():
+            yield request
 
     def listing_request(self, url: str, page: int, walk: int | None = None) -> Request:
         return Request(
@@ -247,6 +260,57 @@ class FeedSpider(scrapy.Spider):
             failed_request(failure).url,
         )
 
+    # -- revisits (SPEC §9) -------------------------------------------------
+    def revisit_requests(self) -> Iterator[Request]:
+        """The revisits of this feed due now, claimed: one request each, the
+        article's share page or content API as first fetched, after the new
+        articles (lower priority), within the feed's politeness."""
+        if self.revisits is None:
+            return
+        try:
+            due = self.revisits.claim_due(self.name, now_from_settings(self.crawler.settings))
+        except OSError as e:  # a full or read-only disk: the posts will say so too
+            logger.warning(
+                "Cannot claim the revisits of feed %s in %s: %s; none this run",
+                self.name,
+                e.filename or self.revisits.path,
+                e.strerror or e,
+            )
+            return
+        if due:
+            logger.info("Feed %s: %d articles to revisit", self.name, len(due))
+        for revisit in due:
+            article = revisit.article
+            self.claimed_revisits[article.info_code] = revisit
+            yield Request(
+                article.url,
+                callback=self.parse_article,
+                errback=self.article_failed,
+                cb_kwargs={
+                    "entry": Entry(article.info_code, fields=article.fields),
+                    "share_url": article.share_url,
+                },
+                meta={"info_code": article.info_code, "revisit": article.post},
+                priority=REVISIT_PRIORITY,
+                dont_filter=True,
+            )
+
+    def settle_revisit(self, code: str, again: bool) -> None:
+        """A revisit claimed by this spider, done, or given back (``again``)."""
+        revisit = self.claimed_revisits.pop(code, None)
+        if revisit is None or not again or self.revisits is None:
+            return
+        try:
+            self.revisits.release(revisit)  # due again at the next run
+        except OSError as e:  # only this revisit is lost; the next age comes
+            logger.warning(
+                "Cannot give back the revisit of article %s of feed %s in %s: %s",
+                code,
+                self.name,
+                e.filename or self.revisits.path,
+                e.strerror or e,
+            )
+
     # -- articles -----------------------------------------------------------
     def article_request(self, entry: Entry, listing: Response | None = None) -> Request:
         url, share_url = article_urls(self.feed, entry)
@@ -263,20 +327,30 @@ class FeedSpider(scrapy.Spider):
         )
 
     def parse_article(self, response: Response, entry: Entry, share_url: str) -> Iterator[Article]:
+        revisit = response.meta.get("revisit", "")
+        if revisit:
+            self.crawler.stats.inc_value("mirror/revisits")
         try:
             article = extract_article(response, self.feed, entry, share_url)
         except ValueError as e:
-            self.drop(entry.info_code, response.url, str(e))
+            self.drop(entry.info_code, response.url, str(e), revisit=bool(revisit))
             return
+        article.revisit = revisit
         yield article
 
     def article_failed(self, failure: Failure) -> None:
         request = failed_request(failure)
         code = request.meta["info_code"]
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
-        # Gone or refused: not asked for again before the retry window.
         gone = status is not None and 400 <= status < 500 and status != 429
-        self.settle(code, Outcome.HELD if gone else Outcome.RETRY)
+        revisit = bool(request.meta.get("revisit"))
+        if revisit:
+            # The post stays as it is. Gone or refused: that age is done (a
+            # deleted article is not asked for on every run); else it is due
+            # again at the next run.
+            self.crawler.stats.inc_value(f"mirror/revisits/{'gone' if gone else 'failed'}")
+        # Gone or refused: not asked for again before the retry window.
+        self.settle(code, Outcome.HELD if gone else Outcome.RETRY, revisit=revisit)
         self.crawler.stats.inc_value(f"mirror/errors/{error_kind(failure)}")
         logger.error(
             "Article %s of feed %s failed: %s <%s>",
@@ -296,30 +370,42 @@ class FeedSpider(scrapy.Spider):
         elif outcome is Outcome.FILTERED:
             stats.inc_value("mirror/filtered")
 
-    def settle(self, code: str, outcome: Outcome, reason: str = "") -> None:
-        """The claim of an article that gives no post, settled as ``outcome`` says."""
+    def settle(self, code: str, outcome: Outcome, reason: str = "", revisit: bool = False) -> None:
+        """The claim of an article that gives no post, settled as ``outcome`` says.
+
+        A revisit's (``revisit``) leaves its post and the dedup store as they
+        are: its revisit claim is done, or given back (``RETRY``: due again at
+        the next run).
+        """
         self.count(outcome, reason)
-        if outcome is Outcome.DROPPED or outcome is Outcome.HELD:
+        if revisit:
+            self.settle_revisit(code, again=outcome is Outcome.RETRY)
+        elif outcome is Outcome.DROPPED or outcome is Outcome.HELD:
             self.store.forget_drop(code, self.name)
         else:
             if outcome is Outcome.FILTERED:
                 self.left_out.add(code)  # another feed may take it; this run's listings skip it
             self.store.release(code)
 
-    def drop(self, code: str, url: str, reason: str) -> None:
-        self.settle(code, Outcome.DROPPED, reason)
+    def drop(self, code: str, url: str, reason: str, revisit: bool = False) -> None:
+        self.settle(code, Outcome.DROPPED, reason, revisit=revisit)
         logger.warning("Dropped article %s of feed %s: %s <%s>", code, self.name, reason, url)
+
+    def item_scraped(self, item: Any, **kwargs: Any) -> None:
+        if isinstance(item, Article) and item.revisit:
+            self.settle(item.info_code, Outcome.REVISITED, revisit=True)
 
     def item_dropped(self, item: Any, exception: BaseException, **kwargs: Any) -> None:
         if isinstance(item, Article):
+            revisit = bool(item.revisit)
             if isinstance(exception, ArticleDropped):
-                self.settle(item.info_code, exception.outcome, exception.reason)
+                self.settle(item.info_code, exception.outcome, exception.reason, revisit)
             else:  # a DropItem of another component: held back, as a drop
-                self.settle(item.info_code, Outcome.HELD)
+                self.settle(item.info_code, Outcome.HELD, revisit=revisit)
 
     def item_failed(self, item: Any, **kwargs: Any) -> None:
         if isinstance(item, Article):
-            self.settle(item.info_code, Outcome.RETRY)
+            self.settle(item.info_code, Outcome.RETRY, revisit=bool(item.revisit))
 
     def spider_closed(self, reason: str) -> None:
         unread = sum(walk.unread for walk in self.walks.values())
@@ -327,3 +413,9 @@ class FeedSpider(scrapy.Spider):
             self.crawler.stats.set_value("mirror/listing_prefetch/unread", unread)
         if reason == "finished":
             self.store.end_walk(self.name)
+        # Never asked for: due again next run. A queue that outlives the crawl
+        # (SCHEDULER_PERSIST: a fleet's, answered by whichever worker takes its
+        # requests) keeps them claimed.
+        if not self.crawler.settings.getbool("SCHEDULER_PERSIST"):
+            for code in list(self.claimed_revisits):
+                self.settle(code, Outcome.RETRY, revisit=True)

@@ -113,6 +113,18 @@ def slow_replica() -> Iterator[ReplicaServer]:
     server.stop()
 
 
+def wait_until_expired(redis_url: str, pattern: str, timeout: float = 30) -> None:
+    """Wait for the keys matching ``pattern`` (of :class:`crawler.fleet.connection.Keys`)
+    to expire: a worker's heartbeat, the grace after a run."""
+    import redis
+
+    with redis.Redis.from_url(redis_url) as client:
+        deadline = time.monotonic() + timeout
+        while next(client.scan_iter(match=pattern), None) is not None:
+            assert time.monotonic() < deadline, f"keys {pattern} still there after {timeout} s"
+            time.sleep(0.02)
+
+
 def fleet_args(mirror: Mirror, redis_url: str, *extra: str) -> list[str]:
     return [
         "-s", f"MIRROR_DIR={mirror.dir}", "-s", f"NEWS_FEEDS_FILE={mirror.catalog_path}",
@@ -143,4 +155,11 @@ def finish(worker: Watched, timeout: float = 180) -> int:
     return status
 
 
-__all__ = ["PROJECT_ROOT", "RedisServer", "finish", "fleet_args", "start_worker"]
+__all__ = [
+    "PROJECT_ROOT",
+    "RedisServer",
+    "finish",
+    "fleet_args",
+    "start_worker",
+    "wait_until_expired",
+]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +15,8 @@ from crawler.mirror.runlog import RunLog
 from tests.conftest import replica_feeds
 from tests.fleet.conftest import PASSWORD, fleet_args, free_port
 from tests.utils.cmdline import scrapy_env
+
+pytestmark = pytest.mark.slow
 
 # Put first on the child's PYTHONPATH: redis and scrapy_redis cannot be imported.
 BLOCK_FLEET_PACKAGES = """\
@@ -58,10 +59,9 @@ def test_redis_url_without_the_fleet_packages_prints_the_install_hint_only(
         "error: REDIS_URL is set but the fleet's packages are missing "
         "(No module named 'redis'): pip install 'news-mirror[fleet]'"
     ]
-    assert not Path(mirror.dir, ".mirror", "runs.jsonl").exists()
+    assert not RunLog(mirror.dir).path.exists()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("command", [["crawl", "kunmingribao"], ["crawlall"]])
 def test_redis_down_at_start_is_one_line_a_failed_feed_and_a_recorded_run(
     command, replica, mirror_factory

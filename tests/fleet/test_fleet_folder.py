@@ -13,10 +13,11 @@ from crawler.mirror.runlog import RunLog
 from tests.conftest import Mirror, replica_feeds
 from tests.fleet.conftest import finish, start_worker
 
+pytestmark = pytest.mark.slow
+
 FRESH = ("-s", "FLEET_RUN_GRACE=0")  # a run just ended does not stop the next one
 
 
-@pytest.mark.slow
 def test_a_worker_on_a_folder_lacking_the_fleets_posts_refuses_or_reseeds(
     replica, redis_url, tmp_path
 ):

@@ -6,10 +6,15 @@ import re
 import signal
 import time
 
+import pytest
+
 from crawler.mirror.archive import parse
+from crawler.mirror.paths import INDEX_FILE, STATE_DIR
 from tests.conftest import DATA, Mirror, replica_feeds
 from tests.fleet.conftest import finish, fleet_args, start_worker
 from tests.utils.cmdline import run_scrapy
+
+pytestmark = pytest.mark.slow
 
 SEED = DATA / "seed" / "2022-02-20-NW202202202282281459.md"
 
@@ -106,7 +111,7 @@ def test_what_a_killed_writer_was_writing_is_written_once_by_another(
     assert len(posts) == 80
     for name, path in posts.items():  # whole, readable posts
         assert parse(path.read_text("utf-8"), name).info_code in name
-    index = (mirror.dir / ".mirror" / "index").read_text("utf-8").splitlines()
+    index = (mirror.dir / STATE_DIR / INDEX_FILE).read_text("utf-8").splitlines()
     assert sorted(index) == sorted(set(index)) and len(index) == 80, "each written once"
     assert not list(mirror.dir.rglob(".*.tmp"))
     assert client.llen(queue) == 0 and not list(client.scan_iter(match=f"{writing}:*"))

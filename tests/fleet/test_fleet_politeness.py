@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from tests.conftest import Mirror, ReplicaServer, replica_feeds
 from tests.fleet.conftest import finish, start_worker
+
+pytestmark = pytest.mark.slow
 
 
 def test_three_workers_together_keep_the_limit(slow_replica, redis_url, tmp_path):

@@ -20,6 +20,8 @@ from crawler.source.listings import Entry
 from tests.conftest import Mirror, replica_feeds
 from tests.fleet.conftest import RedisServer, finish, start_worker
 
+pytestmark = pytest.mark.slow
+
 PLANTED = "NWKMRB00000001"  # on page 4 of kunmingribao's listing: never reached here
 
 

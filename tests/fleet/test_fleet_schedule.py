@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
+
 from replica.site import kind_of
 from tests.conftest import Mirror, replica_feeds
 from tests.fleet.conftest import finish, start_worker
+
+pytestmark = pytest.mark.slow
 
 
 def test_two_schedulers_crawl_each_tick_once(slow_replica, redis_url, tmp_path):
