@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+from datetime import datetime, timezone
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -31,6 +32,7 @@ from crawler.mirror.capture import (
     read_provenance,
     recover,
 )
+from crawler.mirror.revisions import record
 from tests.conftest import FAST, ReplicaServer, replica_feeds
 from tests.utils.cmdline import popen_scrapy
 
@@ -191,6 +193,25 @@ def test_other_source_rules_rewrite_the_posts_of_their_feed_and_say_so(captured,
     reason = f"Changed because of: cleaning crawler.cleaning.eastmoney {len(kunming)}"
     assert reason in result.stdout
     assert snapshot(mirror) == crawled
+
+
+def test_a_post_revised_since_its_capture_is_not_undone_by_a_rebuild(captured, quiet_replica):
+    mirror = captured
+    crawled = snapshot(mirror)
+    name = sorted(crawled)[0]
+    post = mirror.posts()[name]
+    code = name[11:-3]
+    revised = crawled[name].decode("utf-8").replace("\n---\n", "\n---\n<p>更正</p>", 1)
+    # What a revisit does when the source corrects the article (crawler.pipelines.revise).
+    record(post, code, revised, datetime(2026, 12, 1, tzinfo=timezone.utc))
+    quiet_replica.reset()
+    result = mirror.scrapy("rebuild")
+    assert result.returncode == 0, result.output
+    assert "119 unchanged, 0 rewritten, 0 restored, 1 kept as revised since their capture" in (
+        result.stdout
+    )
+    assert post.read_text("utf-8") == revised
+    assert requests_made(quiet_replica) == 0
 
 
 def test_the_warc_files_read_back_with_warcio_and_their_digests_hold(captured):

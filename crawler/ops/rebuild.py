@@ -15,6 +15,10 @@ and :func:`~crawler.pipelines.clean.clean_article`, and
   there); one missing from both folders is written to ``_posts/``.
 - One the current catalog would drop (a selector that finds nothing now) is
   left as it is, and counted with the reason.
+- One revised by a revisit since it was captured (it has revisions,
+  :mod:`crawler.mirror.revisions`) is left as it is, and counted: the
+  revisit's response is not in the capture, and re-deriving the post from
+  its first fetch would undo the revision.
 
 Why each post changed is counted: a ``drop`` rule of the feed that removed
 something now and was not among the rules the post was cleaned with
@@ -63,6 +67,7 @@ from crawler.mirror.capture import (
     read_exchange,
     read_provenance,
 )
+from crawler.mirror.revisions import revision_files
 from crawler.pipelines.clean import clean_article, feed_cleaner
 from crawler.pipelines.validate import check_article
 from crawler.pipelines.write import post_of
@@ -175,6 +180,7 @@ class RebuildResult:
     restored: int = 0  # missing from both folders, written again
     dropped: Counter[str] = field(default_factory=Counter)  # kept as is: the catalog drops it now
     unreadable: int = 0  # its capture could not be read back
+    revised: int = 0  # revised by a revisit since its capture: kept as it is
     skipped: Counter[str] = field(default_factory=Counter)  # feeds not in the catalog
     why: Counter[str] = field(default_factory=Counter)
 
@@ -188,6 +194,8 @@ class RebuildResult:
                 f", {sum(self.dropped.values())} kept as they are (the catalog would drop "
                 f"them now: {_breakdown(self.dropped)})"
             )
+        if self.revised:
+            head += f", {self.revised} kept as revised since their capture"
         if self.unreadable:
             head += f", {self.unreadable} whose capture cannot be read"
         out = [head]
@@ -256,6 +264,12 @@ class Rebuild:
         result: RebuildResult,
     ) -> None:
         result.checked += 1
+        if path is not None and revision_files(self.root, code):
+            # A revisit replaced its title or body after the capture, from a
+            # response the capture does not hold: re-deriving it would undo that.
+            result.revised += 1
+            logger.info("Post %s of feed %s kept as it is: revised since captured", code, feed.name)
+            return
         refs = {ref["role"]: ref for ref in line.get("records", [])}
         try:
             derived = self.replayer.derive(feed, code, refs)
