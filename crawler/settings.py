@@ -52,6 +52,13 @@ MIRROR_LISTING_PREFETCH = 4
 # 0 leaves it as Python sets it (crawler/extensions/collector.py).
 MIRROR_GC_THRESHOLD = 10000
 
+# Keep what the source sent for every post written, as WARC files under
+# .mirror/capture/, and which records each post came from (crawler/mirror/capture.py):
+# `scrapy rebuild` re-derives the posts from them. A file is closed (fsynced,
+# renamed into place) at this size, or when its crawl ends.
+MIRROR_CAPTURE = False
+MIRROR_CAPTURE_MAX_BYTES = 100_000_000
+
 # Revisits (SPEC §9): ages after an article's first fetch at which a run of
 # its feed fetches it again (one request: its share page or content API) to
 # keep its revisions; comma-separated durations (30s, 10m, 1h, 2d); empty: off.
@@ -175,8 +182,15 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.retrybackoff.RetryBackoffMiddleware": 980,
     # After Scrapy's RetryMiddleware (550): an unreadable robots.txt is one line, no traceback.
     "crawler.middlewares.robotsfailure.RobotsTxtFailureMiddleware": 545,
-    "crawler.middlewares.encoding.EncodingMiddleware": 950,
+    # Below HttpCompression (590): process_response runs from the highest order down, and
+    # Scrapy forgets the encoding of a response it decompresses; the charset is chosen after.
+    "crawler.middlewares.encoding.EncodingMiddleware": 580,
     "crawler.middlewares.politeness.PolitenessMiddleware": 990,  # last before the download
+    # Between HttpCompression (590) and Redirect (600): the final response, body as received.
+    "crawler.middlewares.capture.CaptureDownloaderMiddleware": 595,  # only with MIRROR_CAPTURE
+}
+SPIDER_MIDDLEWARES = {
+    "crawler.middlewares.capture.CaptureSpiderMiddleware": 950,  # only with MIRROR_CAPTURE
 }
 ADDONS = {
     "crawler.addons.fleet.FleetAddon": 0,  # only with REDIS_URL

@@ -33,6 +33,7 @@ counter-check, kept beside the allowlist it must agree with.
 
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
 import re
 from collections.abc import Callable, Sequence
@@ -45,10 +46,17 @@ from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from crawler.cleaning.rules import GENERIC, SourceRules
+from crawler.cleaning.rules import GENERIC, SourceRules, rules_digest
 from crawler.cleaning.tree import EMPTY, Elements, drop_tree, elements
 
-__all__ = ["ALLOWED_TAGS", "ALLOWED_URL_SCHEMES", "BodyCleaner", "is_safe"]
+__all__ = ["ALLOWED_TAGS", "ALLOWED_URL_SCHEMES", "CLEANER_VERSION", "BodyCleaner", "is_safe"]
+
+#: Raise it with every change to this module that changes what a body cleans
+#: to: the capture's provenance records it with each post (:func:`cleaner_version`),
+#: and ``scrapy rebuild`` names it when the posts it rewrites changed because
+#: the cleaner did. A source's rules module (``cleaning``) is versioned by its
+#: own text (:func:`crawler.cleaning.rules.rules_digest`).
+CLEANER_VERSION = 1
 
 #: The tags a cleaned body may hold; every other tag is unwrapped (its text kept).
 ALLOWED_TAGS: frozenset[str] = frozenset({
@@ -156,17 +164,23 @@ class BodyCleaner:
             except (SelectorError, etree.XPathError) as exc:
                 raise ValueError(f"invalid drop selector {selector!r}: {exc}") from exc
         self._drop = tuple(selectors)
+        self._drop_names = tuple(drop)
         self._sanitize = _build_sanitizer(rules.kept_class)
 
-    def clean(self, html: str, base_url: str) -> str:
-        """Raw article body HTML → cleaned HTML: one block, no blank line."""
+    def clean(self, html: str, base_url: str, fired: set[str] | None = None) -> str:
+        """Raw article body HTML → cleaned HTML: one block, no blank line.
+
+        ``fired``, when given, collects the feed's ``drop`` selectors that
+        removed something, as ``drop <selector>`` (``scrapy rebuild`` says why
+        a post changed); a crawl passes none and pays nothing for it.
+        """
         html = _INVALID_CHARS.sub("", _XML_DECL.sub("", html))
         if "\u2028" in html or "\u2029" in html:  # translate() reads every character
             html = html.translate(_SEPARATORS)
         if not html.strip():
             return ""
         root = _parse(html)
-        self._prune(root)
+        self._prune(root, fired)
         _absolutize(root, base_url)
         _unwrap_wrappers(root)
         _remove_empty(root)
@@ -175,7 +189,7 @@ class BodyCleaner:
         inner = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
         return _finish(self._sanitize(inner))
 
-    def _prune(self, root: lxml.html.HtmlElement) -> None:
+    def _prune(self, root: lxml.html.HtmlElement, fired: set[str] | None = None) -> None:
         rules, kept = self.rules, self.rules.kept_class
         rules.before(root)
         for node in _COMMENTS_AND_PIS(root):
@@ -187,10 +201,12 @@ class BodyCleaner:
                 el.drop_tag()
             else:
                 drop_tree(el)
-        for selector in self._drop:
+        for name, selector in zip(self._drop_names, self._drop, strict=True):
             for el in selector(root):
                 if el is not root:
                     drop_tree(el)
+                    if fired is not None:
+                        fired.add(f"drop {name}")
         for el in _HIDDEN(root, u=_UPPER, l=_LOWER):
             drop_tree(el)
         rules.widgets(root)
@@ -206,6 +222,15 @@ class BodyCleaner:
             text = p.text_content().strip(EMPTY)
             if rules.is_promotion(p, text):
                 drop_tree(p)
+
+
+def cleaner_version(drop: Sequence[str], cleaning: str) -> str:
+    """The version of the cleaning a feed's bodies get, ``<CLEANER_VERSION>+<drop
+    digest>+<rules digest>``: this module's :data:`CLEANER_VERSION`, a digest of
+    the feed's own ``drop`` selectors and one of its source's rules module
+    (``cleaning``: its name and text, :func:`~crawler.cleaning.rules.rules_digest`)."""
+    selectors = hashlib.sha256("\n".join(drop).encode()).hexdigest()[:8]
+    return f"{CLEANER_VERSION}+{selectors}+{rules_digest(cleaning)}"
 
 
 def _parse(html: str) -> lxml.html.HtmlElement:

@@ -10,7 +10,10 @@ editing the cleaner. The shipped feeds' source is eastmoney
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from importlib import import_module
 
@@ -61,3 +64,15 @@ def load_rules(name: str) -> SourceRules:
     if not isinstance(rules, SourceRules):
         raise ValueError(f"{name}.RULES is not a SourceRules")
     return rules
+
+
+def rules_digest(name: str) -> str:
+    """A short digest of the rules a catalog's ``cleaning`` names: of its name
+    and its module's text, so that any edit of the rules changes the cleaner
+    version the capture's provenance records (:func:`crawler.cleaning.cleaner.cleaner_version`).
+    A module whose text cannot be read is known by its name alone."""
+    text = ""
+    if name and name != NO_RULES:
+        with suppress(ImportError, OSError, TypeError):
+            text = inspect.getsource(import_module(name))
+    return hashlib.sha256(f"{name or NO_RULES}\n{text}".encode()).hexdigest()[:8]

@@ -9,7 +9,7 @@ from pathlib import Path
 from scrapy.exceptions import UsageError
 
 from crawler.commands import ScrapyCommand
-from crawler.ops.verify import MirrorVerifier
+from crawler.ops.verify import MirrorVerifier, capture_problems
 from crawler.text import plural
 
 
@@ -42,6 +42,12 @@ class Command(ScrapyCommand):
             metavar="N",
             help="processes checking files at once (default: one per CPU)",
         )
+        parser.add_argument(
+            "--capture",
+            action="store_true",
+            help="also check each post against the raw capture (MIRROR_CAPTURE): its records "
+            "are there and their digests hold",
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
@@ -55,6 +61,9 @@ class Command(ScrapyCommand):
         verifier = MirrorVerifier(root, jobs=opts.jobs or os.cpu_count() or 1)
         started = time.monotonic()
         problems = verifier.problems()
+        if opts.capture:
+            found, backed = capture_problems(root)
+            problems = sorted(problems + found)
         elapsed = time.monotonic() - started
         for problem in problems:
             print(f"{root / problem.path}: {problem.message}")
@@ -63,7 +72,9 @@ class Command(ScrapyCommand):
             f"{plural(verifier.posts, 'post')}, "
             + (f"{plural(verifier.revisions, 'revision')}, " if verifier.revisions else "")
             + f"{plural(len(verifier.categories), 'category', 'categories')} checked in "
-            f"{elapsed:.1f}s: "
+            f"{elapsed:.1f}s"
+            + (f" ({backed} backed by their capture)" if opts.capture else "")
+            + ": "
             + (
                 f"{plural(len(problems), 'problem')} in {plural(files, 'file')}"
                 if problems

@@ -11,7 +11,10 @@ dict holds that JSON has not:
 - ``{"$d": [[key, value], …]}``: a dict whose keys are not all strings, or
   that has a key starting with ``$`` (headers are keyed by bytes);
 - ``{"$entry": {…}}``: a listing's :class:`~crawler.source.listings.Entry` in an
-  article request's ``cb_kwargs``.
+  article request's ``cb_kwargs``;
+- ``{"$exchange": {…}}``: with ``MIRROR_CAPTURE``, the listing's captured
+  :class:`~crawler.mirror.capture.Exchange` in an article request's ``meta``
+  (the worker that writes the post captures the listing that named it).
 
 Anything else (an object of another class) cannot be queued: :func:`dumps`
 raises TypeError naming it. :func:`loads` builds nothing but those values and
@@ -28,6 +31,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from crawler.mirror.capture import Exchange
 from crawler.source.listings import Entry
 
 
@@ -44,6 +48,8 @@ def _encode(value: Any) -> Any:
         return {"$d": [[_encode(k), _encode(v)] for k, v in value.items()]}
     if isinstance(value, Entry):
         return {"$entry": asdict(value)}
+    if isinstance(value, Exchange):
+        return {"$exchange": _encode(asdict(value))}
     raise TypeError(f"a queued request cannot hold a {type(value).__name__}: {value!r:.100}")
 
 
@@ -60,9 +66,36 @@ def _decode(obj: dict[str, Any]) -> Any:
                 fields={str(k): str(v) for k, v in (value.get("fields") or {}).items()},
                 api_code=str(value.get("api_code") or ""),
             )  # fmt: skip
+        if key == "$exchange":
+            return exchange_from(value)
     if any(key.startswith("$") for key in obj):
         raise ValueError(f"unknown tagged value {sorted(obj)[:3]}")
     return obj
+
+
+_EXCHANGE_FIELDS = {
+    "key": str, "method": str, "url": str, "request_body": bytes,
+    "response_url": str, "status": int, "protocol": str, "body": bytes,
+}  # fmt: skip
+
+
+def exchange_from(value: dict[str, Any]) -> Exchange:
+    """An :class:`Exchange` from its queued form (TypeError if it is none)."""
+    for name, kind in _EXCHANGE_FIELDS.items():
+        if not isinstance(value.get(name), kind):
+            raise TypeError(f"a queued exchange has no {name}")
+    return Exchange(
+        key=value["key"],
+        method=value["method"],
+        url=value["url"],
+        request_headers=[(str(k), str(v)) for k, v in value.get("request_headers") or []],
+        request_body=value["request_body"],
+        response_url=value["response_url"],
+        status=value["status"],
+        protocol=value["protocol"],
+        headers=[(str(k), str(v)) for k, v in value.get("headers") or []],
+        body=value["body"],
+    )
 
 
 def _hashable(key: Any) -> Any:

@@ -57,24 +57,28 @@ class EncodingMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if not isinstance(response, TextResponse):
-            return response
         feed = getattr(self.crawler.spider, "feed", None)
-        if feed is not None and feed.encoding:
-            return response.replace(encoding=feed.encoding)
-        declared = declared_encoding(response)
-        if declared and declared != "utf-8" and is_utf8_text(response.body):
-            # Multi-byte text that is valid UTF-8 is UTF-8, whatever a page
-            # claims: GBK text that happens to be valid UTF-8 does not occur.
-            logger.debug("Page declares %s but is UTF-8 <%s>", declared, response.url)
-            return response.replace(encoding="utf-8")
-        if declared and decodes(response.body, declared):
-            return response
-        for encoding in FALLBACKS:
-            if decodes(response.body, encoding):
-                if declared:
-                    logger.debug(
-                        "Page declares %s but is %s <%s>", declared, encoding, response.url
-                    )
-                return response.replace(encoding=encoding)
+        return decoded(response, feed.encoding if feed is not None else "")
+
+
+def decoded(response: Response, encoding: str = "") -> Response:
+    """``response`` read with the feed's ``encoding`` if it sets one, else as
+    the module's docstring says (also for a response replayed from the capture)."""
+    if not isinstance(response, TextResponse):
         return response
+    if encoding:
+        return response.replace(encoding=encoding)
+    declared = declared_encoding(response)
+    if declared and declared != "utf-8" and is_utf8_text(response.body):
+        # Multi-byte text that is valid UTF-8 is UTF-8, whatever a page
+        # claims: GBK text that happens to be valid UTF-8 does not occur.
+        logger.debug("Page declares %s but is UTF-8 <%s>", declared, response.url)
+        return response.replace(encoding="utf-8")
+    if declared and decodes(response.body, declared):
+        return response
+    for fallback in FALLBACKS:
+        if decodes(response.body, fallback):
+            if declared:
+                logger.debug("Page declares %s but is %s <%s>", declared, fallback, response.url)
+            return response.replace(encoding=fallback)
+    return response

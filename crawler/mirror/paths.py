@@ -11,8 +11,10 @@ keeps for itself lives here:
 - ``backoff.json``: back-off of failing feeds (:mod:`crawler.mirror.backoff`);
 - ``site.json``: the Jekyll files installed, with their hashes (:mod:`crawler.mirror.jekyll`);
 - ``logs/crawl.log``: the run's log file (:mod:`crawler.ops.logs`);
+- ``capture/``: the raw capture's WARC files and ``provenance-<host>.jsonl``
+  (:mod:`crawler.mirror.capture`);
 - ``replica-feeds.yaml``: the catalog ``scrapy demo`` crawls;
-- ``images/pending-<feed>.jsonl``: images to fetch again (:mod:`crawler.pipelines.images`).
+- ``images/pending-<feed>.jsonl``: images to fetch again (:mod:`crawler.pipelines.images`);
 - ``revisits.jsonl``, ``revisits.lock``: the revisit schedule (:mod:`crawler.mirror.revisits`).
 """
 
@@ -32,6 +34,8 @@ SITE_MANIFEST_FILE = "site.json"
 LOGS_DIR = "logs"
 LOG_NAME = "crawl.log"
 DEMO_CATALOG_FILE = "replica-feeds.yaml"
+CAPTURE_DIR = "capture"
+PROVENANCE_PREFIX = "provenance-"
 IMAGES_PENDING_DIR = "images"  # images/pending-<feed>.jsonl: to fetch again (MIRROR_IMAGES=local)
 REVISITS_FILE = "revisits.jsonl"
 REVISITS_LOCK_FILE = "revisits.lock"

@@ -9,12 +9,18 @@ article (the next ones when the first belong to outlets the feed leaves out);
 it claims nothing (no dedup store: the mirror's ``.mirror/`` is not even
 opened), and its items never reach the writer. What it saw is kept in a
 :class:`~crawler.ops.probe_report.ProbeReport` that the command prints.
+
+``probe FEED --from-capture INFOCODE`` (:func:`capture_probe`) reads the
+article from the raw capture instead, through ``scrapy rebuild``'s
+:class:`~crawler.ops.rebuild.Replayer` (the same extraction and pipelines'
+checks as a crawl), and requests nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import scrapy
@@ -22,11 +28,21 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotSupported
 from scrapy.http import Request, Response
+from scrapy.settings import Settings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.items import Article, ArticleDropped, Outcome
-from crawler.ops.probe_report import ArticleProbe, ListingProbe, ProbeReport, encoding_of
+from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR
+from crawler.mirror.capture import CaptureError, read_provenance
+from crawler.ops.probe_report import (
+    ArticleProbe,
+    ListingProbe,
+    ProbeReport,
+    encoding_of,
+    kind_of,
+)
+from crawler.ops.rebuild import Replayer
 from crawler.pipelines.clean import CleanPipeline
 from crawler.pipelines.validate import ValidatePipeline
 from crawler.pipelines.write import post_of
@@ -199,3 +215,65 @@ def probe_spider(spidercls: type[scrapy.Spider]) -> type[ProbeSpider]:
             "__module__": ProbeSpider.__module__,
         },
     )
+
+
+def capture_probe(settings: Settings, feed: Feed, info_code: str) -> tuple[str, bool]:
+    """``probe FEED --from-capture INFOCODE``: what the crawler makes today, with
+    the current catalog and cleaner, of the article as the capture kept it; the
+    report and whether it would be a post. Requests nothing."""
+    root = Path(settings.get("MIRROR_DIR"))
+    report = ProbeReport(feed, str(root), settings.get("MIRROR_BASE_URL"))
+    line = read_provenance(root).get(info_code)
+    head = f"Feed {feed.name}: {kind_of(feed)}; article {info_code} from the capture"
+    if line is None:
+        return f"{head}\nFAILED: the capture has no article {info_code} (MIRROR_CAPTURE)", False
+    refs = {ref["role"]: ref for ref in line.get("records", [])}
+    lines = [head]
+    if line.get("feed") != feed.name:
+        lines.append(f"  captured for feed {line.get('feed')}, read here as {feed.name}'s")
+    for role in ("listing", "article"):
+        if role in refs:
+            ref = refs[role]
+            lines.append(f"  {role}: {ref['file']} at {ref['offset']} <{ref['uri']}>")
+    lines.append(f"  cleaned then with cleaner {line.get('cleaner')}, drop {line.get('drop')}")
+    try:
+        derived = Replayer(settings, root).derive(feed, info_code, refs)
+    except CaptureError as e:
+        lines.append(f"FAILED: {e}")
+        return "\n".join(lines), False
+    if derived.entry is None or derived.response is None:
+        lines.append(f"FAILED: article {info_code} would be dropped as {derived.dropped}")
+        return "\n".join(lines), False
+    response = derived.response
+    _, share_url = article_urls(feed, derived.entry)
+    probe = ArticleProbe(derived.entry, response.url, share_url)
+    probe.fetched = (
+        f"captured HTTP {response.status}, {len(response.body)} bytes, "
+        f"{encoding_of(response, feed)}"
+    )
+    try:
+        probe.own = article_fields(response, feed)
+    except ValueError as e:
+        probe.unreadable = str(e)
+    probe.fields = dict(derived.raw)
+    probe.dropped = derived.dropped if derived.dropped != "filtered" else ""
+    probe.filtered = "an outlet the feed does not take" if derived.dropped == "filtered" else ""
+    if derived.post is not None:
+        probe.item, probe.post = derived.article, derived.post
+    lines.extend(report.article_lines(probe))
+    if derived.post is not None:
+        on_disk = [
+            root / folder / derived.post.filename
+            for folder in (POSTS_DIR, OLD_POSTS_DIR)
+            if (root / folder / derived.post.filename).exists()
+        ]
+        if on_disk:
+            same = on_disk[0].read_text("utf-8") == derived.text
+            lines.append(
+                f"The post in {on_disk[0].parent.name}/ is "
+                + ("the same, byte for byte" if same else "different: scrapy rebuild rewrites it")
+            )
+        lines.append(f"OK: article {info_code} gives a post; nothing was written or requested")
+        return "\n".join(lines), True
+    lines.append(f"FAILED: article {info_code} would be dropped as {derived.dropped}")
+    return "\n".join(lines), False

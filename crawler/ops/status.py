@@ -25,6 +25,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, category_of, post_names
 from crawler.mirror.backoff import FeedBackoff
+from crawler.mirror.capture import capture_dir, capture_size
 from crawler.mirror.lock import RunLock
 from crawler.mirror.rotation import now_from_settings
 from crawler.mirror.runlog import SUMMARY, RunLog, parse_time
@@ -235,6 +236,12 @@ class MirrorStatus:
                 f"Runs: {self.runs} recorded since {_clock(parse_time(self.first['start']))}; "
                 f"last ({self.last.get('command', '?')}) ended {_clock(end)} "
                 f"({_ago(self.now, end)}), status {self.last.get('status', '?')}"
+            )
+        files, size = capture_size(self.root)
+        if files:
+            lines.append(
+                f"Capture: {plural(files, 'WARC file')}, {size / 1e6:.1f} MB in "
+                f"{capture_dir(self.root)}"
             )
         holder = RunLock(self.root).holder()
         lines.append(f"Lock: held by {holder.describe()}" if holder else "Lock: free")

@@ -36,10 +36,25 @@ from crawler.cleaning.cleaner import is_safe
 from crawler.mirror.archive import (
     CATEGORY_DIR,
     FILENAME,
+    OLD_POSTS_DIR,
+    POSTS_DIR,
     TAG_SUFFIX,
     FormatError,
+    info_code_of,
     parse,
+    post_names,
     render,
+)
+from crawler.mirror.capture import (
+    OPEN_SUFFIX,
+    SUFFIX,
+    CaptureError,
+    capture_dir,
+    capture_files,
+    check_file,
+    payload_digest,
+    read_exchange,
+    read_provenance,
 )
 from crawler.mirror.images import IMAGES_DIR, image_sources
 from crawler.mirror.reader import FOLDERS
@@ -337,3 +352,50 @@ class MirrorVerifier:
                 Problem(rel, f"title {meta.get('title')!r} is not '<outlet>{TAG_SUFFIX}'")
             )
         return problems
+
+
+def capture_problems(root: str | os.PathLike[str]) -> tuple[list[Problem], int]:
+    """``verify --capture``: every post against the raw capture's provenance
+    (:mod:`crawler.mirror.capture`), and every closed WARC file's digests; the
+    problems, and the number of posts whose records were found."""
+    root = Path(root)
+    problems: list[Problem] = []
+    state = capture_dir(root).relative_to(root)
+    for path in capture_files(root):
+        problems.extend(Problem(f"{state}/{path.name}", m) for m in check_file(path))
+    for path in sorted(capture_dir(root).glob(f"*{SUFFIX}{OPEN_SUFFIX}")):
+        problems.append(
+            Problem(
+                f"{state}/{path.name}",
+                "capture file still open: a crawl is writing it, or one crashed "
+                "(the next crawl on this host keeps its complete records)",
+            )
+        )
+    provenance = read_provenance(root)
+    backed = 0
+    for folder in (POSTS_DIR, OLD_POSTS_DIR):
+        for name in post_names(root / folder):
+            code = info_code_of(name)
+            rel = f"{folder}/{name}"
+            line = provenance.get(code or "")
+            if line is None:
+                problems.append(Problem(rel, "no capture recorded for it"))
+                continue
+            if line.get("post") != name:
+                problems.append(Problem(rel, f"its capture is recorded for {line.get('post')}"))
+            refs = line.get("records", [])
+            if not any(ref.get("role") == "article" for ref in refs):
+                problems.append(Problem(rel, "its capture has no article record"))
+                continue
+            try:
+                for ref in refs:
+                    exchange = read_exchange(root, ref)
+                    digest = payload_digest(exchange.body)
+                    if digest != ref.get("digest"):
+                        message = f"{ref['role']} record {ref['id']}: digest {digest}"
+                        problems.append(Problem(rel, f"{message}, recorded {ref.get('digest')}"))
+            except CaptureError as e:
+                problems.append(Problem(rel, f"its capture is lost: {e}"))
+                continue
+            backed += 1
+    return sorted(problems), backed

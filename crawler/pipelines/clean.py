@@ -15,6 +15,7 @@ from scrapy.crawler import Crawler
 from crawler.cleaning.cleaner import BodyCleaner, clean_digest
 from crawler.cleaning.rules import load_rules
 from crawler.items import Article, ArticleDropped
+from crawler.source.catalog import Feed
 
 if TYPE_CHECKING:
     from crawler.spiders.feed import FeedSpider
@@ -35,20 +36,35 @@ class CleanPipeline:
             return item
         feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
         if self.cleaner is None:
-            self.cleaner = BodyCleaner(feed.drop, load_rules(feed.cleaning))
-        item.body = self.cleaner.clean(item.body or "", item.url)
-        if feed.rolling:
-            item.digest = clean_digest(item.digest or "")
-        if not item.body:
-            self.drop("empty_body")
-        if self.max_bytes > 0:
-            size = len(item.body.encode("utf-8"))
-            if size > self.max_bytes:
-                self.drop(
-                    "too_large",
-                    f"{size} bytes once cleaned, over MIRROR_MAX_BODY_BYTES {self.max_bytes}",
-                )
+            self.cleaner = feed_cleaner(feed)
+        clean_article(item, feed, self.cleaner, self.max_bytes)  # counted by the spider
         return item
 
-    def drop(self, reason: str, detail: str = "") -> None:
-        raise ArticleDropped(reason, detail)  # counted by the spider, with the claim settled
+
+def feed_cleaner(feed: Feed) -> BodyCleaner:
+    """The cleaner of ``feed``'s bodies: its ``drop`` selectors and its
+    source's rules (``cleaning``); a crawl's and ``scrapy rebuild``'s."""
+    return BodyCleaner(feed.drop, load_rules(feed.cleaning))
+
+
+def clean_article(
+    item: Article,
+    feed: Feed,
+    cleaner: BodyCleaner,
+    max_bytes: int,
+    fired: set[str] | None = None,
+) -> None:
+    """Cleans ``item``'s body (and digest); :class:`ArticleDropped` if nothing
+    (or too much) is left. ``fired`` collects the cleaning rules that removed
+    something (:meth:`BodyCleaner.clean`)."""
+    item.body = cleaner.clean(item.body or "", item.url, fired)
+    if feed.rolling:
+        item.digest = clean_digest(item.digest or "")
+    if not item.body:
+        raise ArticleDropped("empty_body")
+    if max_bytes > 0:
+        size = len(item.body.encode("utf-8"))
+        if size > max_bytes:
+            raise ArticleDropped(
+                "too_large", f"{size} bytes once cleaned, over MIRROR_MAX_BODY_BYTES {max_bytes}"
+            )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 from scrapy.crawler import Crawler
 
 from crawler.items import Article, ArticleDropped, Outcome
-from crawler.source.catalog import INFO_CODE
+from crawler.source.catalog import INFO_CODE, Feed
 from crawler.source.dates import parse_date
 from crawler.source.fields import one_line, outlet_name, takes_outlet
 
@@ -26,38 +26,46 @@ class ValidatePipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        reason = self.check(item)
-        if reason:
-            raise ArticleDropped(reason)  # counted by the spider, with the claim settled
+        feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
+        check_article(item, feed)  # counted by the spider, with the claim settled
         return item
 
-    def check(self, item: Article) -> str | None:
-        feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
-        if not INFO_CODE.fullmatch(item.info_code or ""):
-            return "bad_infocode"
-        item.title = one_line(item.title)
-        if not item.title:
-            return "missing_title"
-        if not one_line(item.date):
-            return "missing_date"
-        try:
-            item.published = parse_date(item.date or "", feed.timezone)
-        except ValueError:
-            return "bad_date"
-        if not (item.body or "").strip():
-            return "missing_body"
-        outlet = outlet_name(item.outlet)
-        if not takes_outlet(feed, outlet):
-            raise ArticleDropped(
-                "filtered",
-                f"outlet {outlet!r} is not one of the feed's",
-                Outcome.FILTERED,
-                log_level="DEBUG",
-            )
-        if feed.auto_outlet and not outlet:
-            return "missing_outlet"
-        item.outlet = feed.outlet_for(outlet)
-        item.category = feed.category_for(item.outlet)
-        if not item.category:
-            return "bad_outlet"
-        return None
+
+def check_article(item: Article, feed: Feed) -> None:
+    """Puts ``item``'s fields in shape; :class:`ArticleDropped` if it cannot be
+    a post (outcome FILTERED: an outlet the feed does not take). The crawl's
+    pipeline and ``scrapy rebuild`` alike."""
+    reason = _check(item, feed)
+    if reason:
+        raise ArticleDropped(reason)
+
+
+def _check(item: Article, feed: Feed) -> str | None:
+    if not INFO_CODE.fullmatch(item.info_code or ""):
+        return "bad_infocode"
+    item.title = one_line(item.title)
+    if not item.title:
+        return "missing_title"
+    if not one_line(item.date):
+        return "missing_date"
+    try:
+        item.published = parse_date(item.date or "", feed.timezone)
+    except ValueError:
+        return "bad_date"
+    if not (item.body or "").strip():
+        return "missing_body"
+    outlet = outlet_name(item.outlet)
+    if not takes_outlet(feed, outlet):
+        raise ArticleDropped(
+            "filtered",
+            f"outlet {outlet!r} is not one of the feed's",
+            Outcome.FILTERED,
+            log_level="DEBUG",
+        )
+    if feed.auto_outlet and not outlet:
+        return "missing_outlet"
+    item.outlet = feed.outlet_for(outlet)
+    item.category = feed.category_for(item.outlet)
+    if not item.category:
+        return "bad_outlet"
+    return None

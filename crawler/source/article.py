@@ -2,7 +2,8 @@
 
 Pure functions of the feed, the entry and the response, with no spider: the
 feed spider (:mod:`crawler.spiders.feed`), ``scrapy probe``
-(:mod:`crawler.ops.probe`) and anything that reads stored responses again use
+(:mod:`crawler.ops.probe`) and what reads the raw capture's responses again
+(``scrapy rebuild``, ``probe --from-capture``: :mod:`crawler.ops.rebuild`) use
 the same ones. A field is read from the article (a CSS selector of
 ``article``, or a key of ``api_fields`` for a content API) and falls back to
 the listing's record (:mod:`crawler.source.fields` names where each came from).

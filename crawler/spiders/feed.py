@@ -26,6 +26,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.items import Article, ArticleDropped, Outcome
+from crawler.middlewares.capture import EXCHANGE, LISTING
 from crawler.mirror.dedup import DedupStore, dedup_store
 from crawler.mirror.revisits import Revisit, RevisitSchedule, revisit_schedule
 from crawler.mirror.rotation import now_from_settings
@@ -195,7 +196,7 @@ class FeedSpider(scrapy.Spider):
                 continue
             new += 1
             oldest_new = True
-            yield self.article_request(entry)
+            yield self.article_request(entry, response)
         logger.debug(
             "Feed %s page %d: %d articles, %d new <%s>",
             self.name,
@@ -311,14 +312,17 @@ class FeedSpider(scrapy.Spider):
             )
 
     # -- articles -----------------------------------------------------------
-    def article_request(self, entry: Entry) -> Request:
+    def article_request(self, entry: Entry, listing: Response | None = None) -> Request:
         url, share_url = article_urls(self.feed, entry)
+        meta = {"info_code": entry.info_code}
+        if listing is not None and EXCHANGE in listing.meta:  # MIRROR_CAPTURE: the list record too
+            meta[LISTING] = listing.meta[EXCHANGE]
         return Request(
             url,
             callback=self.parse_article,
             errback=self.article_failed,
             cb_kwargs={"entry": entry, "share_url": share_url},
-            meta={"info_code": entry.info_code},
+            meta=meta,
             dont_filter=True,
         )
 
