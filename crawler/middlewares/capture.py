@@ -137,18 +137,19 @@ class CaptureSpiderMiddleware:
             self.pending[out.info_code] = records
 
     def post_written(self, item: Article, path: Path) -> None:
-        self.capture(item, path, 0)
+        self.capture(item, path)
 
     def post_revised(self, item: Article, path: Path) -> None:
-        # The line counts the post's revisions: one made without its capture
-        # (capture off, or a crash before this line) shows as one more.
-        self.capture(item, path, len(versions(self.root, item.info_code, path)))
+        self.capture(item, path)
 
-    def capture(self, item: Article, path: Path, revisions: int) -> None:
+    def capture(self, item: Article, path: Path) -> None:
         records = self.pending.pop(item.info_code, None)
         if records is None or self.writer is None or self.failed:
             return
         try:
+            # The line counts the post's revisions: one made later without its
+            # capture (capture off, or a crash before its line) shows as one more.
+            revisions = len(versions(self.root, item.info_code, path))
             refs = self.writer.write(records)
             self.provenance.append(
                 item.info_code, item.feed, path.name, self.cleaner, self.drop, refs, revisions
