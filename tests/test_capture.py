@@ -275,6 +275,10 @@ def test_a_post_revised_by_a_revisit_is_captured_and_rebuilt_byte_for_byte(tmp_p
         assert "3 captured posts re-derived: 3 unchanged, 0 rewritten, 0 restored" in result.stdout
         assert snapshot(mirror) == crawled
         assert requests_made(replica) == 0
+        probed = mirror.scrapy("probe", "kunmingribao", "--from-capture", SEED)
+        assert probed.returncode == 0, probed.output
+        assert f"revision: {revision['file']} at {revision['offset']}" in probed.stdout
+        assert "The post in _posts/ is the same, byte for byte" in probed.stdout
 
         shutil.rmtree(mirror.dir / "_posts")
         result = mirror.scrapy("rebuild")
