@@ -12,7 +12,8 @@ import shutil
 import signal
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -24,6 +25,8 @@ from crawler.mirror.capture import (
     CaptureError,
     CaptureWriter,
     Exchange,
+    ProvenanceLog,
+    RecordRef,
     capture_dir,
     check_file,
     exchange_of,
@@ -32,13 +35,17 @@ from crawler.mirror.capture import (
     read_provenance,
     recover,
 )
-from crawler.mirror.revisions import record
-from tests.conftest import FAST, ReplicaServer, replica_feeds
+from crawler.mirror.revisions import record, revision_files, versions
+from tests.conftest import FAST, Mirror, ReplicaServer, replica_feeds
 from tests.utils.cmdline import popen_scrapy
 
 CAPTURE = ["-s", "MIRROR_CAPTURE=True"]
 # HTML pages, HTML pages in GBK, a JSON list API with a content API.
 FEEDS = ("kunmingribao", "chunchengwanbao", "yunnanwang")
+T0 = datetime(2026, 1, 1, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+SEED = "NW202202202282281459"  # the replica's first article of kunmingribao
+REVISED_TITLE = "昆明出台产业招商提质增效实施意见（更正）"
+REVISED_BODY = "<p>昆明市出台实施意见。</p><p>更正：新增企业120家。</p>"
 
 
 def requests_made(replica: ReplicaServer) -> int:
@@ -145,13 +152,24 @@ def test_a_changed_cleaning_rule_rewrites_exactly_the_posts_it_touches(captured,
     assert changed == affected
     assert all(b"<table>" not in after[n] for n in affected)
     assert requests_made(quiet_replica) == 0
+    # Revisits are on (MIRROR_REVISIT's default): each version replaced is kept.
+    assert f"kept as revisions made by this rebuild: {len(affected)}" in result.stdout
+    posts = mirror.posts()
+    for n in crawled:
+        kept = versions(mirror.dir, n[11:-3], posts[n])
+        assert [p.read_bytes() for p in kept] == ([crawled[n]] if n in affected else [])
+    result = mirror.scrapy("verify", "--capture")
+    assert result.returncode == 0, result.output
 
-    # The rule taken out again: the same posts come back as they were crawled.
+    # The rule taken out again, revisits off: the same posts come back as they
+    # were crawled, and no other revision is kept.
     mirror.write_catalog(replica_feeds(quiet_replica, *FEEDS))
-    result = mirror.scrapy("rebuild", "--feeds", "kunmingribao")
+    result = mirror.scrapy("rebuild", "--feeds", "kunmingribao", "-s", "MIRROR_REVISIT=")
     assert result.returncode == 0, result.output
     assert f"Changed because of: drop table.data-table removed {len(affected)}" in result.stdout
+    assert "kept as revisions" not in result.stdout
     assert snapshot(mirror) == crawled
+    assert all(len(revision_files(mirror.dir, n[11:-3])) == 1 for n in affected)
 
 
 def test_the_cleaner_version_covers_the_feeds_source_rules():
@@ -207,11 +225,71 @@ def test_a_post_revised_since_its_capture_is_not_undone_by_a_rebuild(captured, q
     quiet_replica.reset()
     result = mirror.scrapy("rebuild")
     assert result.returncode == 0, result.output
-    assert "119 unchanged, 0 rewritten, 0 restored, 1 kept as revised since their capture" in (
-        result.stdout
+    assert (
+        "119 unchanged, 0 rewritten, 0 restored, 1 kept as revised without a captured response"
+        in result.stdout
     )
     assert post.read_text("utf-8") == revised
     assert requests_made(quiet_replica) == 0
+    result = mirror.scrapy("verify", "--capture")
+    assert result.returncode == 1
+    assert f"{name}: revised from a response its capture does not hold" in result.stdout
+
+
+def test_a_post_revised_by_a_revisit_is_captured_and_rebuilt_byte_for_byte(tmp_path):
+    """The revisit's response is captured as the post's revision record: a
+    rebuild gives the revised post (first fetch's date, revisit's title and
+    body) from the capture alone."""
+    with ReplicaServer("--articles", "3", "--no-faults") as replica:
+        mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao"))
+
+        def crawl(at: timedelta) -> str:
+            replica.reset()
+            result = mirror.scrapy(
+                "crawl", "kunmingribao", *CAPTURE, "-s", "MIRROR_REVISIT=1h,24h",
+                "-s", f"MIRROR_NOW={(T0 + at).isoformat()}",
+            )  # fmt: skip
+            assert result.returncode == 0, result.output[-3000:]
+            return result.stdout.strip()
+
+        crawl(timedelta(0))
+        first = snapshot(mirror)
+        replica.revise(SEED, title=REVISED_TITLE, body=REVISED_BODY)
+        assert crawl(timedelta(hours=1)).endswith("3 revisited, 1 revision")
+        crawled = snapshot(mirror)
+        name = next(n for n in crawled if SEED in n)
+        revised = mirror.read(mirror.posts()[name])
+        assert revised.title == REVISED_TITLE and "120" in revised.body
+        assert [n for n in crawled if crawled[n] != first[n]] == [name]
+
+        line = read_provenance(mirror.dir)[SEED]
+        assert sorted(r["role"] for r in line["records"]) == ["article", "listing", "revision"]
+        assert line["revisions"] == 1
+        (revision,) = [r for r in line["records"] if r["role"] == "revision"]
+        assert REVISED_TITLE.encode() in read_exchange(mirror.dir, revision).body
+
+        # Right after the crawl: nothing changes, nothing is requested.
+        replica.reset()
+        result = mirror.scrapy("rebuild")
+        assert result.returncode == 0, result.output
+        assert "3 captured posts re-derived: 3 unchanged, 0 rewritten, 0 restored" in result.stdout
+        assert snapshot(mirror) == crawled
+        assert requests_made(replica) == 0
+        probed = mirror.scrapy("probe", "kunmingribao", "--from-capture", SEED)
+        assert probed.returncode == 0, probed.output
+        assert f"revision: {revision['file']} at {revision['offset']}" in probed.stdout
+        assert "The post in _posts/ is the same, byte for byte" in probed.stdout
+
+        shutil.rmtree(mirror.dir / "_posts")
+        result = mirror.scrapy("rebuild")
+        assert result.returncode == 0, result.output
+        assert "0 unchanged, 0 rewritten, 3 restored" in result.stdout
+        assert snapshot(mirror) == crawled, "the revised post byte for byte as revised"
+        assert requests_made(replica) == 0
+
+        result = mirror.scrapy("verify", "--capture")
+        assert result.returncode == 0, result.output
+        assert "(3 backed by their capture): no problems" in result.stdout
 
 
 def test_the_warc_files_read_back_with_warcio_and_their_digests_hold(captured):
@@ -415,3 +493,27 @@ def test_a_file_left_open_by_a_crash_keeps_its_whole_records(tmp_path):
         assert read_exchange(tmp_path, ref.as_dict()).body
     with pytest.raises(CaptureError, match=r"ends before|cannot be read"):
         read_exchange(tmp_path, refs[2].as_dict())
+
+
+def test_a_revisits_provenance_line_adds_its_record_to_the_first_fetchs(tmp_path):
+    log = ProvenanceLog(tmp_path, durable=False)
+
+    def ref(role: str, n: int) -> RecordRef:
+        return RecordRef(role, f"f{n}.warc.gz", n, f"<urn:uuid:{n}>", f"sha1:{n}", "http://x/")
+
+    first = [ref("article", 1), ref("listing", 2)]
+    log.append("NW1", "feed", "a.md", "1", (), first)
+    log.append("NW1", "feed", "a.md", "2", ("p.x",), [ref("revision", 3)], revisions=1)
+    log.append("NW1", "feed", "a.md", "2", ("p.x",), [ref("revision", 4)], revisions=2)
+    log.append("NW2", "feed", "b.md", "1", (), [ref("revision", 5)], revisions=1)
+    log.close()
+    got = read_provenance(tmp_path)
+    assert [r["offset"] for r in got["NW1"]["records"]] == [1, 2, 4]  # the newest revision
+    assert (got["NW1"]["cleaner"], got["NW1"]["drop"], got["NW1"]["revisions"]) == ("2", ["p.x"], 2)
+    assert [r["role"] for r in got["NW2"]["records"]] == ["revision"]  # first fetch not captured
+
+    # A later line with an article record (a rebuild's, or a new first fetch) stands alone.
+    log = ProvenanceLog(tmp_path, durable=False)
+    log.append("NW1", "feed", "a.md", "3", (), [ref("article", 6)])
+    log.close()
+    assert [r["offset"] for r in read_provenance(tmp_path)["NW1"]["records"]] == [6]

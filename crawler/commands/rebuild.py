@@ -60,8 +60,14 @@ class Command(ScrapyCommand):
             return
         feeds = feed_names(opts.feeds, list(catalog)) if opts.feeds else None
         try:
+            rebuild = Rebuild(self.settings, catalog)
+        except ValueError as e:  # MIRROR_REVISIT: whether to keep revisions
+            print(f"error: {e}", file=sys.stderr)
+            self.exitcode = 2
+            return
+        try:
             with run_lock(self.settings, "rebuild"):
-                result = Rebuild(self.settings, catalog).run(feeds, since)
+                result = rebuild.run(feeds, since)
         except MirrorLocked as e:
             print(e, file=sys.stderr)
             self.exitcode = EX_LOCKED

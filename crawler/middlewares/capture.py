@@ -12,8 +12,11 @@ Two halves, both off unless ``MIRROR_CAPTURE``:
 - :class:`CaptureSpiderMiddleware` holds each article's exchange (and its listing's)
   until its post is written (:data:`crawler.signals.post_written`): only then
   are the records appended to this crawler's WARC file and the post's
-  provenance recorded. An article dropped, filtered or known meanwhile leaves
-  nothing behind.
+  provenance recorded. A revisit's exchange is held the same way until it
+  changes its post (:data:`crawler.signals.post_revised`), then appended as
+  the post's ``revision`` record: the response its title and body now come
+  from. An article dropped, filtered, known or revisited unchanged meanwhile
+  leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from crawler.mirror.capture import (
     recover,
     stale_open_files,
 )
-from crawler.signals import post_written
+from crawler.mirror.revisions import versions
+from crawler.signals import post_revised, post_written
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +76,7 @@ class CaptureSpiderMiddleware:
         self.provenance = ProvenanceLog(self.root, self.durable)
         self.failed = False
         crawler.signals.connect(self.post_written, signal=post_written)
+        crawler.signals.connect(self.post_revised, signal=post_revised)
         crawler.signals.connect(self.forget, signal=signals.item_scraped)
         crawler.signals.connect(self.forget, signal=signals.item_dropped)
         crawler.signals.connect(self.forget, signal=signals.item_error)
@@ -122,6 +127,9 @@ class CaptureSpiderMiddleware:
         if exchange is None:
             return
         if isinstance(out, Article):
+            if out.revisit:  # its listing is the first fetch's, recorded with it
+                self.pending[out.info_code] = [("revision", exchange)]
+                return
             records = [("article", exchange)]
             listing = response.meta.get(LISTING)
             if listing is not None:
@@ -129,13 +137,22 @@ class CaptureSpiderMiddleware:
             self.pending[out.info_code] = records
 
     def post_written(self, item: Article, path: Path) -> None:
+        self.capture(item, path)
+
+    def post_revised(self, item: Article, path: Path) -> None:
+        self.capture(item, path)
+
+    def capture(self, item: Article, path: Path) -> None:
         records = self.pending.pop(item.info_code, None)
         if records is None or self.writer is None or self.failed:
             return
         try:
+            # The line counts the post's revisions: one made later without its
+            # capture (capture off, or a crash before its line) shows as one more.
+            revisions = len(versions(self.root, item.info_code, path))
             refs = self.writer.write(records)
             self.provenance.append(
-                item.info_code, item.feed, path.name, self.cleaner, self.drop, refs
+                item.info_code, item.feed, path.name, self.cleaner, self.drop, refs, revisions
             )
         except OSError as e:
             # The post is written; only its capture is not. Said once, counted.

@@ -10,13 +10,20 @@ Files live in ``<MIRROR_DIR>/.mirror/capture/`` (:mod:`crawler.mirror.paths`):
   feed crawled, per process) has files of its own: no two processes, or two
   crawlers of one process, share a file, and a fleet's workers each write
   theirs.
-- ``provenance-<host>.jsonl``: one line per post written (or rewritten by
-  ``scrapy rebuild``): its infoCode, feed, file name, the cleaner's version
-  and the feed's ``drop`` rules it was cleaned with, and the WARC records it
-  was derived from (file, offset, record id, payload digest, URI; the
-  article's response and the listing response that named it). The last line
-  of a post wins. Appended with ``O_APPEND`` (each line one ``write``), so the
-  processes of one host share the file; each host has its own.
+- ``provenance-<host>.jsonl``: one line per post written, revised by a
+  revisit, or rewritten by ``scrapy rebuild``: its infoCode, feed, file name,
+  the cleaner's version and the feed's ``drop`` rules it was cleaned with,
+  the number of its revisions (``_revisions/``) the line accounts for, and
+  the WARC records it was derived from (file, offset, record id, payload
+  digest, URI), by role: ``article`` (the first fetch's response) and
+  ``listing`` (the listing response that named it), which give the post its
+  date, outlet, category and digest, and ``revision`` (the response of the
+  revisit that last changed it), which gives it its title and body, as the
+  reviser does (:mod:`crawler.pipelines.revise`). A revisit's line names only
+  its ``revision`` record: :func:`read_provenance` adds the records of the
+  post's line before it. Else the last line of a post wins. Appended with
+  ``O_APPEND`` (each line one ``write``), so the processes of one host share
+  the file; each host has its own.
 
 A record pair is a ``response`` (status line, headers and body as received:
 before Scrapy decompresses it) and its ``request`` (``WARC-Concurrent-To``
@@ -144,7 +151,7 @@ def exchange_of(request: Request, response: Response) -> Exchange:
 class RecordRef:
     """Where a response record is: what provenance keeps of it."""
 
-    role: str  # "article" or "listing"
+    role: str  # "article", "listing" or "revision"
     file: str
     offset: int
     id: str
@@ -291,6 +298,7 @@ class ProvenanceLog:
         cleaner: str,
         drop: Iterable[str],
         records: list[RecordRef],
+        revisions: int = 0,
     ) -> None:
         if self.fd is None:
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -298,7 +306,7 @@ class ProvenanceLog:
         line = {
             "code": code, "feed": feed, "post": post,
             "at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
-            "cleaner": cleaner, "drop": list(drop),
+            "cleaner": cleaner, "drop": list(drop), "revisions": revisions,
             "records": [ref.as_dict() for ref in records],
         }  # fmt: skip
         os.write(self.fd, (json.dumps(line, ensure_ascii=False) + "\n").encode())
@@ -314,9 +322,18 @@ class ProvenanceLog:
             self.fd = None
 
 
+def roles(line: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A provenance line's records by role."""
+    return {ref["role"]: ref for ref in line.get("records", []) if isinstance(ref, dict)}
+
+
 def read_provenance(mirror_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """Every post's latest provenance, by infoCode (a torn line is skipped)."""
+    """Every post's latest provenance, by infoCode (a torn line is skipped): its
+    latest line with an ``article`` record and, when a revisit's line (a
+    ``revision`` record alone) is newer, that line with the article's records
+    added (its cleaner and count of revisions are the revision's)."""
     latest: dict[str, dict[str, Any]] = {}
+    revised: dict[str, dict[str, Any]] = {}
     folder = capture_dir(mirror_dir)
     for path in sorted(folder.glob(f"{PROVENANCE_PREFIX}*.jsonl")):
         with open(path, "rb") as f:
@@ -327,8 +344,16 @@ def read_provenance(mirror_dir: str | Path) -> dict[str, dict[str, Any]]:
                 except (ValueError, KeyError, TypeError):
                     logger.warning("Skipped unreadable line %d of %s", number, path)
                     continue
-                if code not in latest or latest[code]["at"] <= at:
-                    latest[code] = line
+                into = latest if "article" in roles(line) else revised
+                if code not in into or into[code]["at"] <= at:
+                    into[code] = line
+    for code, line in revised.items():
+        base = latest.get(code)
+        if base is None:  # the first fetch was not captured: no article record
+            latest[code] = line
+        elif base["at"] <= line["at"]:
+            kept = [ref for ref in base.get("records", []) if ref.get("role") != "revision"]
+            latest[code] = {**line, "records": kept + list(line.get("records", []))}
     return latest
 
 

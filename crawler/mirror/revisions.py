@@ -144,10 +144,19 @@ def revised_codes(root: Path) -> list[str]:
         return []
 
 
-def record(post: Path, info_code: str, new_text: str, when: datetime, durable: bool = True) -> Path:
+def record(
+    post: Path,
+    info_code: str,
+    new_text: str,
+    when: datetime,
+    durable: bool = True,
+    dest: Path | None = None,
+) -> Path:
     """Keep the post's current text as a revision superseded at ``when``, then
     replace the post by ``new_text``; the revision's path (see the module's
-    docstring for the order)."""
+    docstring for the order). With ``dest`` (``scrapy rebuild``: a post whose
+    date changed has another file name) the new text is written there and the
+    post removed after."""
     root = post.parent.parent
     folder = root / REVISIONS_DIR / info_code
     old = post.read_bytes()
@@ -166,5 +175,7 @@ def record(post: Path, info_code: str, new_text: str, when: datetime, durable: b
         if is_stale_temp(tmp):
             with contextlib.suppress(OSError):
                 tmp.unlink()
-    write_atomic(post, new_text, durable)
+    write_atomic(dest or post, new_text, durable)
+    if dest is not None and dest != post:
+        post.unlink()
     return target

@@ -231,7 +231,7 @@ def capture_probe(settings: Settings, feed: Feed, info_code: str) -> tuple[str, 
     lines = [head]
     if line.get("feed") != feed.name:
         lines.append(f"  captured for feed {line.get('feed')}, read here as {feed.name}'s")
-    for role in ("listing", "article"):
+    for role in ("listing", "article", "revision"):
         if role in refs:
             ref = refs[role]
             lines.append(f"  {role}: {ref['file']} at {ref['offset']} <{ref['uri']}>")

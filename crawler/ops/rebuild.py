@@ -8,17 +8,25 @@ the validate and clean pipelines' :func:`~crawler.pipelines.validate.check_artic
 and :func:`~crawler.pipelines.clean.clean_article`, and
 :func:`crawler.mirror.archive.render`. No request is made.
 
+A post revised by a revisit is re-derived as the reviser
+(:mod:`crawler.pipelines.revise`) made it: its date, outlet, category and
+digest from its first fetch (``article`` and ``listing`` records), its title
+and body from the response of the revisit that last changed it (its
+``revision`` record).
+
 - A post that comes out byte for byte as it is on disk is not touched.
 - One that comes out different is rewritten atomically where it is
   (``_posts/`` or ``old_post/``), through :meth:`Rebuild.replace`, the one
-  place a post is replaced (keeping the old text as a revision belongs
-  there); one missing from both folders is written to ``_posts/``.
+  place a post is replaced: with revisits on (``MIRROR_REVISIT``) the version
+  it replaces is kept as a revision (:func:`crawler.mirror.revisions.record`),
+  and the log line says it comes from a rebuild; one missing from both
+  folders is written to ``_posts/``.
 - One the current catalog would drop (a selector that finds nothing now) is
   left as it is, and counted with the reason.
-- One revised by a revisit since it was captured (it has revisions,
-  :mod:`crawler.mirror.revisions`) is left as it is, and counted: the
-  revisit's response is not in the capture, and re-deriving the post from
-  its first fetch would undo the revision.
+- One with more revisions than its provenance accounts for (revised while
+  capture was off, or a crash between the revision and its capture) is left
+  as it is, and counted: the response it was revised from is not in the
+  capture, and re-deriving it would undo that revision.
 
 Why each post changed is counted: a ``drop`` rule of the feed that removed
 something now and was not among the rules the post was cleaned with
@@ -34,7 +42,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -49,9 +57,11 @@ from scrapy.statscollectors import MemoryStatsCollector
 from crawler.cleaning.cleaner import BodyCleaner, cleaner_version
 from crawler.items import Article, ArticleDropped
 from crawler.middlewares.encoding import decoded
+from crawler.mirror import revisionsite
 from crawler.mirror.archive import (
     OLD_POSTS_DIR,
     POSTS_DIR,
+    FormatError,
     Post,
     add_category_page,
     category_page,
@@ -66,8 +76,11 @@ from crawler.mirror.capture import (
     RecordRef,
     read_exchange,
     read_provenance,
+    roles,
 )
-from crawler.mirror.revisions import revision_files
+from crawler.mirror.revisions import record, versions
+from crawler.mirror.revisits import parse_ages
+from crawler.mirror.rotation import now_from_settings
 from crawler.pipelines.clean import clean_article, feed_cleaner
 from crawler.pipelines.validate import check_article
 from crawler.pipelines.write import post_of
@@ -95,6 +108,7 @@ class Derived:
     text: str = ""  # the post file's text
     dropped: str = ""  # why it would not be a post
     fired: set[str] = field(default_factory=set)  # drop rules that removed something
+    revision: Article | None = None  # the revisit's, whose title and body the post has
 
 
 class Replayer:
@@ -132,7 +146,9 @@ class Replayer:
         return page
 
     def derive(self, feed: Feed, code: str, refs: dict[str, dict[str, Any]]) -> Derived:
-        """CaptureError when a record cannot be read back."""
+        """CaptureError when a record cannot be read back (or is not recorded)."""
+        if "article" not in refs:
+            raise CaptureError(f"the capture of {code} has no article record")
         out = Derived(feed, code)
         entry = Entry(code)
         if "listing" in refs:
@@ -159,17 +175,39 @@ class Replayer:
             "outlet": article.outlet, "body": article.body,
         }  # fmt: skip
         out.article = article
-        if feed.name not in self.cleaners:
-            self.cleaners[feed.name] = feed_cleaner(feed)
         try:
-            check_article(article, feed)
-            clean_article(article, feed, self.cleaners[feed.name], self.max_bytes, out.fired)
+            post = self.clean(feed, article, out.fired)
         except ArticleDropped as e:
             out.dropped = e.reason  # "filtered": an outlet the feed does not take
             return out
-        out.post = post_of(article)
+        if "revision" in refs:
+            # As the reviser: the post keeps its first fetch's file (date) and
+            # category (outlet); the revisit gave its title and body.
+            revisit = self.response(read_exchange(self.root, refs["revision"]), feed)
+            fired: set[str] = set()
+            try:
+                out.revision = extract_article(revisit, feed, entry, share_url)
+                revised = self.clean(feed, out.revision, fired)
+            except ValueError as e:
+                out.dropped = f"revision: {e}"
+                return out
+            except ArticleDropped as e:
+                out.dropped = f"revision: {e.reason}"
+                return out
+            post = replace(post, title=revised.title, body=revised.body)
+            out.fired = fired
+        out.post = post
         out.text = render(out.post, self.base_url)
         return out
+
+    def clean(self, feed: Feed, article: Article, fired: set[str]) -> Post:
+        """The post ``article`` makes, validated and cleaned as in a crawl
+        (ArticleDropped: it makes none)."""
+        if feed.name not in self.cleaners:
+            self.cleaners[feed.name] = feed_cleaner(feed)
+        check_article(article, feed)
+        clean_article(article, feed, self.cleaners[feed.name], self.max_bytes, fired)
+        return post_of(article)
 
 
 @dataclass
@@ -180,7 +218,8 @@ class RebuildResult:
     restored: int = 0  # missing from both folders, written again
     dropped: Counter[str] = field(default_factory=Counter)  # kept as is: the catalog drops it now
     unreadable: int = 0  # its capture could not be read back
-    revised: int = 0  # revised by a revisit since its capture: kept as it is
+    revised: int = 0  # revised by a revisit its capture does not hold: kept as it is
+    kept: int = 0  # of the rewritten, those whose earlier version is kept as a revision
     skipped: Counter[str] = field(default_factory=Counter)  # feeds not in the catalog
     why: Counter[str] = field(default_factory=Counter)
 
@@ -195,12 +234,17 @@ class RebuildResult:
                 f"them now: {_breakdown(self.dropped)})"
             )
         if self.revised:
-            head += f", {self.revised} kept as revised since their capture"
+            head += f", {self.revised} kept as revised without a captured response"
         if self.unreadable:
             head += f", {self.unreadable} whose capture cannot be read"
         out = [head]
         if self.why:
             out.append(f"Changed because of: {_breakdown(self.why)}")
+        if self.kept:
+            out.append(
+                f"Earlier versions kept as revisions made by this rebuild: {self.kept} "
+                "(in _revisions/, superseded now)"
+            )
         if self.skipped:
             out.append(f"Not in the catalog, left alone: {_breakdown(self.skipped)}")
         return out
@@ -222,6 +266,9 @@ class Rebuild:
         self.replayer = Replayer(settings, self.root)
         self.provenance = ProvenanceLog(self.root, self.durable)
         self.versions: dict[str, str] = {}  # the cleaner version of each feed, today
+        self.settings = settings
+        self.keep_revisions = bool(parse_ages(settings.get("MIRROR_REVISIT")))
+        self.site = settings.getbool("MIRROR_SITE_ENABLED")
 
     def version(self, feed: Feed) -> str:
         if feed.name not in self.versions:
@@ -264,13 +311,19 @@ class Rebuild:
         result: RebuildResult,
     ) -> None:
         result.checked += 1
-        if path is not None and revision_files(self.root, code):
-            # A revisit replaced its title or body after the capture, from a
-            # response the capture does not hold: re-deriving it would undo that.
+        recorded = int(line.get("revisions", 0))
+        revisions = len(versions(self.root, code, path)) if path is not None else recorded
+        if revisions > recorded:
+            # A revisit replaced its title or body from a response the capture
+            # does not hold: re-deriving it would undo that.
             result.revised += 1
-            logger.info("Post %s of feed %s kept as it is: revised since captured", code, feed.name)
+            logger.warning(
+                "Post %s of feed %s kept as it is: revised from a response not captured",
+                code,
+                feed.name,
+            )
             return
-        refs = {ref["role"]: ref for ref in line.get("records", [])}
+        refs = roles(line)
         try:
             derived = self.replayer.derive(feed, code, refs)
         except CaptureError as e:
@@ -291,32 +344,58 @@ class Rebuild:
         if old_text == derived.text and path is not None and path.name == new.filename:
             result.unchanged += 1
             if line.get("cleaner") != self.version(feed):  # the same post, by today's rules
-                self.record(feed, code, line, path.name)
+                self.record(feed, code, line, path, revisions)
             return
         if path is None:
             target = self.root / POSTS_DIR / new.filename
             write_atomic(target, derived.text, self.durable)
             result.restored += 1
         else:
-            result.why.update(self.reasons(line, feed, derived, old_text or ""))
+            why = self.reasons(line, feed, derived, old_text or "")
+            result.why.update(why)
             target = path.with_name(new.filename)
-            self.replace(path, target, old_text or "", derived.text)
+            kept = self.replace(code, path, target, derived.text)
             result.rewritten += 1
+            if kept is not None:
+                result.kept += 1
+                revisions = len(versions(self.root, code, target))
+                logger.info(
+                    "Rebuilt post %s of feed %s (%s); the earlier version is kept as %s "
+                    "(a revision made by scrapy rebuild)",
+                    code,
+                    feed.name,
+                    ", ".join(sorted(why)),
+                    kept.relative_to(self.root),
+                )
         self.ensure_category(new)
-        self.record(feed, code, line, target.name)
+        self.record(feed, code, line, target, revisions)
 
-    def record(self, feed: Feed, code: str, line: dict[str, Any], name: str) -> None:
-        """The post's provenance: the same records, today's cleaner."""
+    def record(
+        self, feed: Feed, code: str, line: dict[str, Any], post: Path, revisions: int
+    ) -> None:
+        """The post's provenance: the same records, today's cleaner, its revisions."""
         records = [RecordRef(**ref) for ref in line.get("records", [])]
-        self.provenance.append(code, feed.name, name, self.version(feed), feed.drop, records)
+        self.provenance.append(
+            code, feed.name, post.name, self.version(feed), feed.drop, records, revisions
+        )
 
-    def replace(self, old: Path, new: Path, old_text: str, text: str) -> None:
+    def replace(self, code: str, old: Path, new: Path, text: str) -> Path | None:
         """Puts ``text`` in place of the post at ``old`` (at ``new``, whose name
-        differs when the post's date changed). The hook for revisions: a mirror
-        keeping them saves ``old_text`` here before it goes."""
-        write_atomic(new, text, self.durable)
-        if new != old:
-            old.unlink()
+        differs when the post's date changed). With revisits on, the version
+        replaced is kept as a revision (superseded now): its path."""
+        if not self.keep_revisions:
+            write_atomic(new, text, self.durable)
+            if new != old:
+                old.unlink()
+            return None
+        when = now_from_settings(self.settings)
+        kept = record(old, code, text, when, self.durable, dest=new)
+        if self.site:
+            try:
+                revisionsite.publish(self.root, code, new)
+            except FormatError as e:  # an earlier version edited by hand: scrapy verify says more
+                logger.error("Cannot write the site pages of the revisions of %s: %s", code, e)
+        return kept
 
     def ensure_category(self, post: Post) -> None:
         page = category_page(post.outlet, post.category, post.digest is not None)

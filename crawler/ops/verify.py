@@ -58,7 +58,7 @@ from crawler.mirror.capture import (
 )
 from crawler.mirror.images import IMAGES_DIR, image_sources
 from crawler.mirror.reader import FOLDERS
-from crawler.mirror.revisions import REVISIONS_DIR, revised_codes, superseded_at
+from crawler.mirror.revisions import REVISIONS_DIR, revised_codes, superseded_at, versions
 
 __all__ = [
     "MARKDOWN_BLOCK_TAGS",
@@ -383,6 +383,8 @@ def capture_problems(root: str | os.PathLike[str]) -> tuple[list[Problem], int]:
                 continue
             if line.get("post") != name:
                 problems.append(Problem(rel, f"its capture is recorded for {line.get('post')}"))
+            if len(versions(root, code or "", root / folder / name)) > line.get("revisions", 0):
+                problems.append(Problem(rel, "revised from a response its capture does not hold"))
             refs = line.get("records", [])
             if not any(ref.get("role") == "article" for ref in refs):
                 problems.append(Problem(rel, "its capture has no article record"))

@@ -2,8 +2,10 @@
 
 :class:`Reviser` puts each new post on the revisit schedule
 (:mod:`crawler.mirror.revisits`) and, for a revisit's article, compares it
-with the post and records a revision (:mod:`crawler.mirror.revisions`), then
-the site's pages of it (:mod:`crawler.mirror.revisionsite`).
+with the post and records a revision (:mod:`crawler.mirror.revisions`), says
+so (:data:`crawler.signals.post_revised`: the capture keeps the revisit's
+response as the post's ``revision`` record), then writes the site's pages of
+it (:mod:`crawler.mirror.revisionsite`).
 
 Stats, per feed: ``mirror/revisits`` (answered, counted by the spider),
 ``mirror/revisions`` (found), ``mirror/revisits/unchanged``,
@@ -27,6 +29,7 @@ from crawler.mirror.archive import FormatError, Post, read, render
 from crawler.mirror.revisions import compare, find_post, record
 from crawler.mirror.revisits import Scheduled, revisit_schedule
 from crawler.mirror.rotation import now_from_settings
+from crawler.signals import post_revised
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +111,7 @@ class Reviser:
             " and ".join(n for n, d in (("title", found.title), ("body", found.body)) if d),
             kept,
         )
+        self.crawler.signals.send_catch_log(signal=post_revised, item=item, path=path)
         if self.site:
             try:
                 revisionsite.publish(self.root, item.info_code, path)
