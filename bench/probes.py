@@ -96,7 +96,11 @@ class TimedPipelines:
         self.stages: list[tuple[str, Any]] = []
         for name in sorted(pipelines, key=lambda n: pipelines[n]):
             cls = load_object(name)
-            self.stages.append((cls.__name__, build_from_crawler(cls, crawler)))
+            try:
+                stage = build_from_crawler(cls, crawler)
+            except NotConfigured:
+                continue  # off, as Scrapy would leave it (e.g. MIRROR_IMAGES=remote)
+            self.stages.append((cls.__name__, stage))
         self.samples: dict[str, list[int]] = defaultdict(list)
         self.totals: list[int] = []
         self.dropped = 0

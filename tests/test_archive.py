@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
-from crawler.mirror.archive import FormatError, Post, category_page, parse, render
+from crawler.mirror.archive import FormatError, Post, category_page, parse, render, write_atomic
 from tests.conftest import DATA
 
 SEED = DATA / "seed" / "2022-02-20-NW202202202282281459.md"
@@ -90,3 +91,25 @@ def test_parse_rejects_what_is_not_a_post():
         parse("hello", "bad.md")
     with pytest.raises(FormatError, match="lacks 'title'"):
         parse("---\nlayout: post\n---\nx", "x.md")
+
+
+def test_write_atomic_makes_a_missing_folder_and_writes_the_exact_bytes(tmp_path):
+    text = "---\ntitle: 昆明\n---\n" + "<p>正文 {{ x }}\r\n</p>\n" * 20_000  # > one write()
+    path = tmp_path / "a" / "b" / "post.md"
+    assert write_atomic(path, text) == path
+    assert path.read_bytes() == text.encode("utf-8")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert write_atomic(path, "again\n") == path  # the folder is there now: replaced
+    assert path.read_bytes() == b"again\n"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["post.md"], "no temporary file left"
+
+
+def test_write_atomic_into_a_folder_that_cannot_be_made_raises_and_leaves_nothing(tmp_path):
+    (tmp_path / "a").write_text("a file where the folder would go", "utf-8")
+    with pytest.raises(OSError):
+        write_atomic(tmp_path / "a" / "post.md", "text\n")
+    with pytest.raises(UnicodeEncodeError):  # nothing half-written either
+        write_atomic(tmp_path / "b" / "post.md", "lone \ud800 surrogate")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]

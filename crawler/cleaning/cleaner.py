@@ -40,14 +40,22 @@ from collections.abc import Callable, Sequence
 from typing import cast
 from urllib.parse import urljoin
 
-import lxml.html
 import nh3
 from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from crawler.cleaning.rules import GENERIC, SourceRules, rules_digest
-from crawler.cleaning.tree import EMPTY, Elements, drop_tree, elements
+from crawler.cleaning.tree import (
+    EMPTY,
+    HTML_PARSER,
+    Element,
+    Elements,
+    drop_tag,
+    drop_tree,
+    tags,
+    text_content,
+)
 
 __all__ = ["ALLOWED_TAGS", "ALLOWED_URL_SCHEMES", "CLEANER_VERSION", "BodyCleaner", "is_safe"]
 
@@ -111,24 +119,14 @@ _EMPTY_REMOVABLE: frozenset[str] = frozenset({
     "section", "article", "figure", "figcaption", "small", "big", "label",
 })  # fmt: skip
 
-_CONTENT_DESCENDANTS = cast(
-    Callable[[etree._Element], bool],
-    etree.XPath("boolean(descendant::*[self::img or self::table or self::hr])"),
-)
-
-
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ \t\r\n"
-_LOWER = "abcdefghijklmnopqrstuvwxyz"
-_HIDDEN = elements(
-    "//*[@hidden or contains(translate(@style, $u, $l), 'display:none')"
-    " or contains(translate(@style, $u, $l), 'visibility:hidden')]"
-)
-# The tags of _REMOVED_TAGS are found with root.iter(*tags): an XPath of 30
-# self:: tests on every element cost an eighth of the cleaner's time.
-_COMMENTS_AND_PIS = elements("//comment() | //processing-instruction()")
-_PARAGRAPHS = elements("//p | //div[not(descendant::p or descendant::div)]")
-_LINKS = elements("//a | //img")
-_CLASSED = elements("//*[@class]")
+# The tree is walked in Python rather than with XPath: on bodies of twenty
+# elements, an XPath's set-up cost more than the walk (each of these walks
+# selects what the XPath in its comment would, in the same order).
+_CONTENT_TAGS = ("img", "table", "hr")  # descendant::*[self::img or self::table or self::hr]
+# //*[@hidden or contains(translate(@style, $upper, $lower), 'display:none')
+#     or contains(translate(@style, $upper, $lower), 'visibility:hidden')],
+# with $upper the ASCII capitals and " \t\r\n", $lower the small letters.
+_STYLE_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", " \t\r\n")
 
 _SPACE = " \t\r\n\f"
 _INDENT = _SPACE + "\u3000"
@@ -186,19 +184,22 @@ class BodyCleaner:
         _remove_empty(root)
         _normalize_space(root, in_pre=False)
         _wrap_loose(root)
-        inner = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
+        # The root's children with their tails, in one call: the root is a bare
+        # <div> (no attribute; no text left, _wrap_loose put it in a paragraph).
+        inner = etree.tostring(root, method="html", encoding="unicode")[5:-6]  # <div>, </div>
         return _finish(self._sanitize(inner))
 
-    def _prune(self, root: lxml.html.HtmlElement, fired: set[str] | None = None) -> None:
+    def _prune(self, root: Element, fired: set[str] | None = None) -> None:
         rules, kept = self.rules, self.rules.kept_class
         rules.before(root)
-        for node in _COMMENTS_AND_PIS(root):
+        # //comment() | //processing-instruction()
+        for node in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
             drop_tree(node)
         for el in list(root.iter(*_REMOVED_TAGS)):  # document order, like XPath
             if el.tag in _UNWRAP_DANGEROUS:
                 # Void (or wrapping) elements: libxml2 may nest what follows
                 # them inside them, so they go and their "content" stays.
-                el.drop_tag()
+                drop_tag(el)
             else:
                 drop_tree(el)
         for name, selector in zip(self._drop_names, self._drop, strict=True):
@@ -207,19 +208,26 @@ class BodyCleaner:
                     drop_tree(el)
                     if fired is not None:
                         fired.add(f"drop {name}")
-        for el in _HIDDEN(root, u=_UPPER, l=_LOWER):
+        for el in [el for el in tags(root) if _is_hidden(el)]:
             drop_tree(el)
         rules.widgets(root)
         for span in list(root.iter("span")):  # presentational only, once styles go
             if not kept or kept not in (span.get("class") or "").split():
-                span.drop_tag()
-        for el in _CLASSED(root):  # nh3 would leave an empty class="" behind
+                drop_tag(span)
+        # //*[@class]: nh3 would leave an empty class="" behind
+        for el in [el for el in tags(root) if "class" in el.attrib]:
             if kept and kept in el.get("class", "").split() and el.tag in _CLASSED_TAGS:
                 el.set("class", kept)
             else:
                 del el.attrib["class"]
-        for p in _PARAGRAPHS(root):
-            text = p.text_content().strip(EMPTY)
+        # //p | //div[not(descendant::p or descendant::div)]
+        paragraphs = [
+            el
+            for el in root.iter("p", "div")
+            if el.tag == "p" or next(el.iterdescendants("p", "div"), None) is None
+        ]
+        for p in paragraphs:
+            text = text_content(p).strip(EMPTY)
             if rules.is_promotion(p, text):
                 drop_tree(p)
 
@@ -233,15 +241,25 @@ def cleaner_version(drop: Sequence[str], cleaning: str) -> str:
     return f"{CLEANER_VERSION}+{selectors}+{rules_digest(cleaning)}"
 
 
-def _parse(html: str) -> lxml.html.HtmlElement:
+def _is_hidden(el: Element) -> bool:
+    if "hidden" in el.attrib:
+        return True
+    style = el.get("style")
+    if not style:
+        return False
+    style = style.translate(_STYLE_FOLD)
+    return "display:none" in style or "visibility:hidden" in style
+
+
+def _parse(html: str) -> Element:
     """The fragment's nodes under a new ``<div>`` root.
 
     Not :func:`lxml.html.fragment_fromstring`: it fails an ``assert`` on
     bodies that start with ``<html>`` but have no ``<body>``.
     """
     html = _DOCUMENT_TAGS.sub("", html)  # libxml2 drops what follows </html>
-    doc = lxml.html.document_fromstring(f"<html><body>{html}</body></html>")
-    root = lxml.html.Element("div")
+    doc = etree.fromstring(f"<html><body>{html}</body></html>", HTML_PARSER)
+    root = etree.Element("div")
     for container in doc:  # what libxml2 moved into <head> goes with it
         if container.tag == "body":
             root.text = container.text
@@ -276,9 +294,9 @@ def _safe_url(value: str, base_url: str) -> str | None:
     return url
 
 
-def _absolutize(root: lxml.html.HtmlElement, base_url: str) -> None:
+def _absolutize(root: Element, base_url: str) -> None:
     """Links and images made absolute, unsafe ones removed; attributes in order."""
-    for el in _LINKS(root):
+    for el in list(root.iter("a", "img")):  # //a | //img
         if el.tag == "img":
             src = el.get("src") or ""
             if not src.strip() or src.strip().lower().startswith("data:"):
@@ -295,7 +313,7 @@ def _absolutize(root: lxml.html.HtmlElement, base_url: str) -> None:
         else:
             url = _safe_url(el.get("href") or "", base_url)
             if url is None:
-                el.drop_tag()
+                drop_tag(el)
                 continue
             el.attrib.clear()
             el.set("href", url)
@@ -305,7 +323,7 @@ def _is_block(el: etree._Element) -> bool:
     return isinstance(el.tag, str) and el.tag in _BLOCK_TAGS
 
 
-def _unwrap_wrappers(root: lxml.html.HtmlElement) -> None:
+def _unwrap_wrappers(root: Element) -> None:
     """A ``<div>`` holding only blocks is a wrapper: its content stays, it goes."""
     for div in reversed(list(root.iter("div"))):
         if div is root or div.get("class"):  # the rules' kept class, the one left: it stays
@@ -315,10 +333,10 @@ def _unwrap_wrappers(root: lxml.html.HtmlElement) -> None:
             and not (div.text or "").strip(_INDENT)
             and all(_is_block(child) and not (child.tail or "").strip(_INDENT) for child in div)
         ):
-            div.drop_tag()
+            drop_tag(div)
 
 
-def _wrap_loose(root: lxml.html.HtmlElement) -> None:
+def _wrap_loose(root: Element) -> None:
     """Loose text and inline elements at the top go into paragraphs.
 
     Jekyll's Markdown leaves HTML blocks alone but parses anything between
@@ -331,7 +349,7 @@ def _wrap_loose(root: lxml.html.HtmlElement) -> None:
     def loose() -> etree._Element:
         nonlocal para
         if para is None:
-            para = lxml.html.Element("p")
+            para = etree.Element("p")
             out.append(para)
         return para
 
@@ -348,7 +366,7 @@ def _wrap_loose(root: lxml.html.HtmlElement) -> None:
         el for el in root if isinstance(el.tag, str) and el.tag not in ALLOWED_TAGS
     ]:
         for el in unwrapped:
-            el.drop_tag()
+            drop_tag(el)
     add_text(root.text)
     root.text = None
     for child in list(root):
@@ -363,21 +381,32 @@ def _wrap_loose(root: lxml.html.HtmlElement) -> None:
     root.extend(out)
 
 
-def _remove_empty(root: lxml.html.HtmlElement) -> None:
+def _remove_empty(root: Element) -> None:
     """Paragraphs (and inline wrappers) left empty by the removals go."""
     for el in reversed(list(root.iter(*_EMPTY_REMOVABLE))):
         if el is root:
             continue
-        if not el.text_content().strip(EMPTY) and not _CONTENT_DESCENDANTS(el):
+        if (
+            not text_content(el).strip(EMPTY)
+            and next(el.iterdescendants(*_CONTENT_TAGS), None) is None
+        ):
             drop_tree(el)
+
+
+# lxml makes a new str of an element's text or tail at each reading (a
+# paragraph's: microseconds): the functions below read each once and set it
+# only when it changes.
 
 
 def _strip_indent(el: etree._Element) -> None:
     """Drop whitespace and ``　　`` at the start of a paragraph's text."""
     while True:
-        if el.text:
-            el.text = el.text.lstrip(_INDENT) or None
-            if el.text:
+        text = el.text
+        if text:
+            stripped = text.lstrip(_INDENT)
+            if len(stripped) != len(text):
+                el.text = stripped or None
+            if stripped:
                 return
         if not len(el):
             return
@@ -390,35 +419,43 @@ def _strip_indent(el: etree._Element) -> None:
 def _normalize_space(el: etree._Element, in_pre: bool) -> None:
     """No line breaks and no indentation; nothing between or around blocks."""
     if not in_pre:  # (a text without "\n" is left as it is, and not set again)
-        if el.text and "\n" in el.text:
-            el.text = _NEWLINE_RUN.sub(" ", el.text)
-        for child in el:
-            if child.tail and "\n" in child.tail:
-                child.tail = _NEWLINE_RUN.sub(" ", child.tail)
+        text = el.text
+        if text and "\n" in text:
+            el.text = _NEWLINE_RUN.sub(" ", text)
     for child in el:
-        if isinstance(child.tag, str):
-            _normalize_space(child, in_pre or child.tag == "pre")
+        if not in_pre:
+            tail = child.tail
+            if tail and "\n" in tail:
+                child.tail = _NEWLINE_RUN.sub(" ", tail)
+        tag = child.tag
+        # (an element with neither children nor text has nothing to normalise)
+        if isinstance(tag, str) and (len(child) or child.text):
+            _normalize_space(child, in_pre or tag == "pre")
     if in_pre or el.tag == "pre":
         return
     block = _is_block(el) or el.getparent() is None
     if block:
         _trim_breaks(el)
         _strip_indent(el)
-        if len(el) == 0:
-            if el.text:
-                el.text = el.text.rstrip(_SPACE) or None
-        elif el.text and _is_block(el[0]):
-            el.text = el.text.rstrip(_SPACE) or None
+        text = el.text
+        if text and (len(el) == 0 or _is_block(el[0])):
+            stripped = text.rstrip(_SPACE)
+            if len(stripped) != len(text):
+                el.text = stripped or None
     children = list(el)
+    blocks = [_is_block(child) for child in children]
+    last = len(children) - 1
     for index, child in enumerate(children):
-        if not child.tail:
+        tail = child.tail
+        if not tail:
             continue
-        following = children[index + 1] if index + 1 < len(children) else None
-        if _is_block(child) or child.tag == "br":
-            child.tail = child.tail.lstrip(_INDENT)
-        if block and (following is None or _is_block(following)):
-            child.tail = child.tail.rstrip(_SPACE)
-        child.tail = child.tail or None
+        trimmed = tail
+        if blocks[index] or child.tag == "br":
+            trimmed = trimmed.lstrip(_INDENT)
+        if block and (index == last or blocks[index + 1]):
+            trimmed = trimmed.rstrip(_SPACE)
+        if len(trimmed) != len(tail):
+            child.tail = trimmed or None
 
 
 def _trim_breaks(el: etree._Element) -> None:

@@ -19,32 +19,26 @@ import re
 from collections.abc import Callable
 from typing import cast
 
-import lxml.html
 from lxml import etree
 
 from crawler.cleaning.rules import SourceRules
-from crawler.cleaning.tree import EMPTY, drop_tree, elements, has_class
+from crawler.cleaning.tree import EMPTY, Element, classes, drop_tag, drop_tree, tags
 
 logger = logging.getLogger(__name__)
 
 #: The class of the outlet credit line: the one class a cleaned body keeps.
 OUTLET_CLASS = "em_media"
 
+# The rules below are tests on each element's id and classes, run over the
+# tree in Python: an XPath per rule cost more than the rest of the cleaning.
 # Quote widgets: keep their text, lose the markup (span or link alike).
-_WIDGETS = elements(
-    "//*[starts-with(@id, 'stock_') or starts-with(@id, 'bk_')"
-    " or starts-with(@id, 'Info.') or "
-    + has_class("keytip", "infokey", "em_stock_key_common")
-    + "]"
-)
+_WIDGET_IDS = ("stock_", "bk_", "Info.")
+_WIDGET_CLASSES = frozenset({"keytip", "infokey", "em_stock_key_common"})
 # Live quote placeholders and the K-line chart link: gone with their content.
-_QUOTES = elements(
-    "//*[starts-with(@id, 'quote_') or starts-with(@id, 'bkquote_') or "
-    + has_class("EmImageRemark")
-    + "]"
-)
-_AD_IMAGES = elements("//img[" + has_class("em_handle_adv_close") + "]")
-_PROMO_LINKS = elements("//a[" + has_class("toplink") + "]")
+_QUOTE_IDS = ("quote_", "bkquote_")
+_QUOTE_CLASS = "EmImageRemark"
+_AD_IMAGE_CLASS = "em_handle_adv_close"  # on an <img>
+_PROMO_LINK_CLASS = "toplink"  # on an <a>
 
 # Paragraphs that only advertise the source's app or a brokerage account: short,
 # naming the source with an account or its app, and a call to action (a
@@ -58,7 +52,7 @@ _CHART_START = "EM_StockImg_Start"
 _CHART_END = "EM_StockImg_End"
 
 
-def remove_chart_blocks(root: lxml.html.HtmlElement) -> None:
+def remove_chart_blocks(root: Element) -> None:
     """``<!-- EM_StockImg_Start -->…<!-- EM_StockImg_End -->`` goes whole."""
     for start in list(root.iter(etree.Comment)):
         if (start.text or "").strip() != _CHART_START or start.getparent() is None:
@@ -66,7 +60,7 @@ def remove_chart_blocks(root: lxml.html.HtmlElement) -> None:
         block = []
         end = None
         for sibling in start.itersiblings():
-            if sibling.tag is etree.Comment and (sibling.text or "").strip() == _CHART_END:
+            if isinstance(sibling, etree._Comment) and (sibling.text or "").strip() == _CHART_END:
                 end = sibling
                 break
             block.append(sibling)
@@ -79,18 +73,38 @@ def remove_chart_blocks(root: lxml.html.HtmlElement) -> None:
         drop_tree(start)
 
 
-def drop_widgets(root: lxml.html.HtmlElement) -> None:
+def drop_widgets(root: Element) -> None:
     """Quote placeholders, ad images and app links go; quote widgets become text."""
-    for el in _QUOTES(root):
+    for el in [el for el in tags(root) if _is_quote(el)]:
         drop_tree(el)
-    for img in _AD_IMAGES(root):
+    for img in [el for el in root.iter("img") if _AD_IMAGE_CLASS in classes(el)]:
         link = next(img.iterancestors("a"), None)
         drop_tree(img if link is None else link)
-    for link in _PROMO_LINKS(root):
+    for link in [el for el in root.iter("a") if _PROMO_LINK_CLASS in classes(el)]:
         drop_tree(link)
-    for el in _WIDGETS(root):
+    for el in [el for el in tags(root) if _is_widget(el)]:
         if el is not root:
-            el.drop_tag()
+            drop_tag(el)
+
+
+def _is_quote(el: Element) -> bool:
+    if (el.get("id") or "").startswith(_QUOTE_IDS):
+        return True
+    cls = el.get("class")  # split only when it may hold it
+    if not cls:
+        return False
+    return _QUOTE_CLASS in cls and _QUOTE_CLASS in classes(el)
+
+
+def _is_widget(el: Element) -> bool:
+    if (el.get("id") or "").startswith(_WIDGET_IDS):
+        return True
+    cls = el.get("class")  # split only when it may hold one of them
+    if not cls:
+        return False
+    return any(name in cls for name in _WIDGET_CLASSES) and not _WIDGET_CLASSES.isdisjoint(
+        classes(el)
+    )
 
 
 def is_promotion(p: etree._Element, text: str) -> bool:

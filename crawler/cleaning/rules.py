@@ -17,7 +17,6 @@ from contextlib import suppress
 from dataclasses import dataclass
 from importlib import import_module
 
-import lxml.html
 from lxml import etree
 
 #: The catalog's ``cleaning`` when a feed names none: the shipped feeds' source.
@@ -26,7 +25,7 @@ DEFAULT_RULES = "crawler.cleaning.eastmoney"
 NO_RULES = "none"
 
 
-def _nothing(root: lxml.html.HtmlElement) -> None:
+def _nothing(root: etree._Element) -> None:
     pass
 
 
@@ -41,9 +40,9 @@ class SourceRules:
     #: The one ``class`` a cleaned body keeps (e.g. the outlet credit line's).
     kept_class: str = ""
     #: First, on the parsed fragment (e.g. blocks between marker comments).
-    before: Callable[[lxml.html.HtmlElement], None] = _nothing
+    before: Callable[[etree._Element], None] = _nothing
     #: After the generic removals, before spans and classes go (widgets).
-    widgets: Callable[[lxml.html.HtmlElement], None] = _nothing
+    widgets: Callable[[etree._Element], None] = _nothing
     #: Whether a paragraph (its element, its text) only advertises: it goes.
     is_promotion: Callable[[etree._Element, str], bool] = _no_promotion
 

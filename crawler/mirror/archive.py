@@ -322,14 +322,17 @@ def write_atomic(path: Path, text: str, durable: bool = True) -> Path:
     umask 022), so a web server running as another user can read the site;
     ``tempfile.mkstemp`` would make it 0600.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8")
     fd, tmp = _create_temp(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
             if durable:
-                f.flush()
-                os.fsync(f.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -342,15 +345,20 @@ def write_atomic(path: Path, text: str, durable: bool = True) -> Path:
 
 def _create_temp(path: Path) -> tuple[int, str]:
     """A new hidden temporary file beside ``path``, ``.{name}.{writer_id}.{random}.tmp``,
-    created with mode 0666 less the umask (as ``open(…, "w")`` would)."""
+    created with mode 0666 less the umask (as ``open(…, "w")`` would); the
+    folder too, if it is missing."""
     prefix = f"{path.parent}/.{path.name}.{writer_id()}."
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     while True:
         tmp = f"{prefix}{secrets.token_hex(4)}.tmp"
         try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
+        except FileNotFoundError:
+            if path.parent.is_dir():
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def sync_dir(path: Path) -> None:

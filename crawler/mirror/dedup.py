@@ -211,6 +211,8 @@ class FileDedupStore(DedupStore):
 
     def _read_index(self) -> bool:
         """Read index lines from the last offset on; False if the index is damaged."""
+        if os.stat(self.index_path).st_size == self._offset:
+            return True  # nothing new (one system call, where reading it takes four)
         with open(self.index_path, "rb") as f:
             f.seek(self._offset)
             data = f.read()

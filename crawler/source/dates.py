@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from dateutil import parser as dateparser
 
@@ -46,6 +46,9 @@ def parse_date(text: str, tz: tzinfo) -> datetime:
     """
     found = _DATE_TIME.search(text)
     if found is not None:
+        value = _plain(found, tz)
+        if value is not None:
+            return value
         when = "{}-{}-{}".format(found["year"], found["month"], found["day"])
         if found["time"]:
             when += " {}:{}:{}".format(found["hour"], found["minute"], found["second"] or "0")
@@ -64,3 +67,46 @@ def parse_date(text: str, tz: tzinfo) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=tz)
     return value.astimezone(tz)
+
+
+def _plain(found: re.Match[str], tz: tzinfo) -> datetime | None:
+    """The match read directly, when it is plainly valid: what python-dateutil
+    reads it as, without its tokenizer (a sixth of the cost); None otherwise
+    (a fraction of a second, a value out of range), for dateutil to decide."""
+    second = found["second"]
+    if second is not None and not second.isdigit():
+        return None
+    hour = minute = 0
+    if found["time"]:
+        hour, minute = int(found["hour"]), int(found["minute"])
+        half = _HALVES.get(found["half"]) or (found["ampm"] or "").replace(".", "").upper()
+        if half and hour <= 12:
+            if half == "PM" and hour < 12:
+                hour += 12
+            elif half == "AM" and hour == 12:
+                hour = 0
+    zone = (found["zone"] or "").strip()
+    offset: tzinfo | None = None
+    if zone and (found["half"] or found["ampm"]):
+        return None  # dateutil reads "PMZ" as one unknown zone name
+    if zone == "Z":
+        offset = timezone.utc
+    elif zone:
+        hours, minutes = int(zone[1:3]), int(zone[-2:])
+        if hours > 23 or minutes > 59:
+            return None
+        delta = timedelta(hours=hours, minutes=minutes)
+        offset = timezone(-delta if zone[0] == "-" else delta)
+    try:
+        value = datetime(
+            int(found["year"]),
+            int(found["month"]),
+            int(found["day"]),
+            hour,
+            minute,
+            int(second or 0),
+            tzinfo=offset,
+        )
+        return value.replace(tzinfo=tz) if offset is None else value.astimezone(tz)
+    except (ValueError, OverflowError):
+        return None
