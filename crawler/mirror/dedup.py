@@ -19,14 +19,13 @@ up, append under one lock); split, its invariants would span two files.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 
 from scrapy import signals
@@ -34,6 +33,7 @@ from scrapy.crawler import Crawler
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of, is_stale_temp, post_names
+from crawler.mirror.lock import FileLock
 from crawler.mirror.paths import INDEX_FILE, INDEX_LOCK_FILE, STATE_DIR, WALKED_DIR, WALKS_DIR
 from crawler.process import process_of
 
@@ -114,7 +114,7 @@ class FileDedupStore(DedupStore):
         self.state.mkdir(parents=True, exist_ok=True)
         (self.state / WALKS_DIR).mkdir(exist_ok=True)
         (self.state / WALKED_DIR).mkdir(exist_ok=True)
-        self._lock_file = open(self.state / INDEX_LOCK_FILE, "a+b")  # noqa: SIM115
+        self._lock_file = FileLock(self.state / INDEX_LOCK_FILE, self._mutex)
         with self.locked():
             self._load()
 
@@ -124,15 +124,9 @@ class FileDedupStore(DedupStore):
         return cls(settings.get("MIRROR_DIR"), settings.getfloat("MIRROR_RETRY_DROPPED_HOURS"))
 
     # -- the index ----------------------------------------------------------
-    @contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self) -> AbstractContextManager[None]:
         """Hold the mirror's write lock (shared by every process on the folder)."""
-        with self._mutex:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        return self._lock_file.held()
 
     def _load(self) -> None:
         self._remove_stale_temps()

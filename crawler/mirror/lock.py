@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,35 @@ logger = logging.getLogger(__name__)
 
 EX_LOCKED = 75  # EX_TEMPFAIL of sysexits.h: another run holds the mirror, try later
 INHERIT_ENV = "NEWS_MIRROR_LOCK_FD"
+
+
+class FileLock:
+    """An exclusive ``flock(2)`` on one file of the mirror's state, held for a
+    moment around a read-modify-append of a shared file (the dedup index, the
+    revisit schedule), by one thread of this process and one process at a time.
+
+    ``mutex`` is the owner's: it also guards the owner's memory between locks.
+    """
+
+    def __init__(self, path: Path, mutex: threading.Lock):
+        self.mutex = mutex
+        self._file = open(path, "a+b")  # noqa: SIM115 - open for the owner's lifetime
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self.mutex:
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def command_line(name: str = "") -> str:

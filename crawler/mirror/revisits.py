@@ -27,13 +27,11 @@ greater part, and at least a thousand). Posts written while revisits were off ar
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +39,7 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from crawler.mirror.lock import FileLock
 from crawler.mirror.paths import REVISITS_FILE, REVISITS_LOCK_FILE, STATE_DIR
 from crawler.ops.scheduler import parse_duration
 from crawler.process import process_of
@@ -96,21 +95,15 @@ class RevisitSchedule:
         self._articles: dict[str, dict] = {}  # infoCode → its record, "d" kept up to date
         self._offset = 0
         self._mutex = threading.Lock()
-        self._lock_file = open(state / REVISITS_LOCK_FILE, "a+b")  # noqa: SIM115
+        self._lock_file = FileLock(state / REVISITS_LOCK_FILE, self._mutex)
         with self.locked():
             self._read()
             finished = sum(self.finished(a) for a in self._articles.values())
             if finished >= COMPACT_MIN and 2 * finished > len(self._articles):
                 self._compact()
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        with self._mutex:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+    def locked(self) -> AbstractContextManager[None]:
+        return self._lock_file.held()
 
     def close(self) -> None:
         self._lock_file.close()
