@@ -18,6 +18,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+# Headless, and quiet: no GPU, no QUIC, no first-run or background traffic.
+HEADLESS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
 
 class Chromium:
     def __init__(self, executable: str, profile: Path):
@@ -33,14 +45,7 @@ class Chromium:
         self.proc = subprocess.Popen(
             [
                 executable,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *HEADLESS,
                 f"--user-data-dir={profile}",
                 "--remote-debugging-pipe",
                 "about:blank",

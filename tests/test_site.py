@@ -28,6 +28,7 @@ import lxml.html
 import pytest
 import yaml
 
+from bench.chromium import HEADLESS
 from crawler.mirror.archive import POSTS_DIR, Post, write
 from crawler.mirror.jekyll import MANIFEST, shipped_files, site_location
 from crawler.mirror.paths import STATE_DIR
@@ -311,14 +312,7 @@ class Browser:
         proc = subprocess.run(
             [
                 CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *HEADLESS,
                 f"--user-data-dir={self.profile}",
                 "--dump-dom",
                 url,
