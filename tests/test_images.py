@@ -115,3 +115,13 @@ def test_image_sources_and_pointing_at_local_copies():
     assert point_at(body, {"http://a/x.png?a=1&amp;b=2": "/assets/images/1.png"}) == (
         '<p><img src="/assets/images/1.png" alt="x"></p><img alt="y" src="/y.png">'
     )
+
+
+def test_a_misspelt_images_setting_stops_the_crawl_with_one_line(replica, tmp_path):
+    """Not a silent run with hot-linked images: the user asked for something."""
+    mirror = Mirror(tmp_path, replica_feeds(replica, "kunmingribao"))
+    result = mirror.scrapy("crawl", "kunmingribao", "-s", "MIRROR_IMAGES=lokal")
+    assert result.returncode == 2, result.output
+    assert "MIRROR_IMAGES must be 'remote' or 'local', not 'lokal'" in result.stderr
+    assert "Traceback" not in result.output
+    assert not list(mirror.dir.glob(f"{POSTS_DIR}/*.md"))

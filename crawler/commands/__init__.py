@@ -109,6 +109,10 @@ def prepare_crawl(settings: BaseSettings, verbose: bool) -> None:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    images = settings.get("MIRROR_IMAGES") or "remote"
+    if images not in ("remote", "local"):
+        print(f"error: MIRROR_IMAGES must be 'remote' or 'local', not {images!r}", file=sys.stderr)
+        sys.exit(2)
     logs.prepare(settings, verbose)
 
 
