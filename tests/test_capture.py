@@ -63,13 +63,22 @@ def quiet_replica():
     server.stop()
 
 
-@pytest.fixture
-def captured(quiet_replica, mirror_factory):
-    mirror = mirror_factory(replica_feeds(quiet_replica, *FEEDS))
+@pytest.fixture(scope="module")
+def captured_once(quiet_replica, tmp_path_factory):
+    """The three feeds crawled with the capture on, once for the module."""
+    mirror = Mirror(tmp_path_factory.mktemp("captured"), replica_feeds(quiet_replica, *FEEDS))
     result = mirror.scrapy("crawlall", *CAPTURE)
     assert result.returncode == 0, result.output
     assert "3 feeds, 120 new posts" in result.stdout
     return mirror
+
+
+@pytest.fixture
+def captured(captured_once, quiet_replica, tmp_path):
+    """A copy of that crawl's mirror, files and times as the crawl left them, for
+    one test to change: nothing in a mirror names the folder it is in."""
+    shutil.copytree(captured_once.root, tmp_path / "captured", symlinks=True)
+    return Mirror(tmp_path / "captured", replica_feeds(quiet_replica, *FEEDS))
 
 
 def test_posts_deleted_are_rebuilt_byte_for_byte_from_the_capture_alone(captured, quiet_replica):
