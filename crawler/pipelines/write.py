@@ -51,6 +51,7 @@ class WritePipeline:
         settings = crawler.settings
         self.crawler = crawler
         self.root = Path(settings.get("MIRROR_DIR"))
+        self.posts = self.root / POSTS_DIR
         self.base_url = settings.get("MIRROR_BASE_URL")
         self.durable = settings.getbool("MIRROR_FSYNC")
         self.store = dedup_store(crawler)
@@ -66,7 +67,7 @@ class WritePipeline:
         if not isinstance(item, Article):
             return item
         post = post_of(item)
-        path = self.root / POSTS_DIR / post.filename
+        path = self.posts / post.filename
         try:
             if item.revisit:
                 self.reviser.revise(item, post)
