@@ -406,6 +406,9 @@ def _remove_empty(root: Element) -> None:
     for el in reversed(list(root.iter(*_EMPTY_REMOVABLE))):
         if el is root:
             continue
+        text = el.text  # (most hold text of their own: no need for all of it)
+        if text and text.strip(EMPTY):
+            continue
         if (
             not text_content(el).strip(EMPTY)
             and next(el.iterdescendants(*_CONTENT_TAGS), None) is None
