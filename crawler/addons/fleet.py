@@ -25,9 +25,10 @@ which Scrapy calls for commands that run crawlers and :func:`prepare_fleet` for
 the others): ``MIRROR_RUN_LOCK`` off (the workers share one crawl on purpose),
 ``MIRROR_RUN_CHECK`` :func:`crawler.fleet.store.run_check` (Redis reachable,
 the folder not behind it), ``MIRROR_CRAWLER_PER_FEED`` on (the fleet's run,
-queue and dupefilter are a feed's, keyed by its spider), ``MIRROR_SHARED_TICKS`` on (``schedule`` ticks on the
-wall clock, shared by the hosts), ``MIRROR_STORAGE_CHECK`` off when posts are
-handed over (``MIRROR_WRITE = "redis"``: no folder here).
+queue and dupefilter are a feed's, keyed by its spider), ``MIRROR_SHARED_TICKS``
+on (``schedule`` ticks on the wall clock, shared by the hosts),
+``MIRROR_STORAGE_CHECK`` off when posts are handed over (``MIRROR_WRITE =
+"redis"``: no folder here).
 
 ``REDIS_URL`` is read here and in :mod:`crawler.fleet` only.
 """
