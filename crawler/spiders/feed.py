@@ -148,7 +148,7 @@ class FeedSpider(scrapy.Spider):
 
     def start_feed(self, feed: Feed) -> Iterator[Request]:
         """The first listing requests of ``feed``, then its revisits due."""
-        run = self.runs[feed.name] = FeedRun(feed, feed_stats(self.crawler, feed.name))
+        run = self.run_named(feed.name)
         self.store.use_catalog_entry(run.name, feed.fingerprint)
         run.resume = self.store.begin_walk(run.name)
         if run.resume:
@@ -183,8 +183,24 @@ class FeedSpider(scrapy.Spider):
         )
 
     def run_of(self, request: Request | Response) -> FeedRun:
-        """The feed run a request (or its response) is for."""
-        return self.runs[request.meta[FEED]]
+        """The feed run a request (or its response) is for: its ``meta["feed"]``,
+        or, without one (a fleet's queue filled by an earlier version), this
+        spider's one feed."""
+        name: str | None = request.meta.get(FEED)
+        if name is None and len(self.feeds) == 1:
+            name = self.feeds[0].name
+        if name is None:
+            raise KeyError(f"request of no feed <{request.url}>")
+        return self.run_named(name)
+
+    def run_named(self, name: str) -> FeedRun:
+        """The run of the feed ``name``, made now if its start has not (a fleet
+        worker answering requests of a run it did not start)."""
+        run = self.runs.get(name)
+        if run is None:
+            feed = self.catalog[name]
+            run = self.runs[name] = FeedRun(feed, feed_stats(self.crawler, name))
+        return run
 
     def parse_listing(
         self, response: Response, page: int, walk: int | None = None
@@ -466,11 +482,11 @@ class FeedSpider(scrapy.Spider):
 
     def item_scraped(self, item: Any, **kwargs: Any) -> None:
         if isinstance(item, Article) and item.revisit:
-            self.settle(self.runs[item.feed], item.info_code, Outcome.REVISITED, revisit=True)
+            self.settle(self.run_named(item.feed), item.info_code, Outcome.REVISITED, revisit=True)
 
     def item_dropped(self, item: Any, exception: BaseException, **kwargs: Any) -> None:
         if isinstance(item, Article):
-            run = self.runs[item.feed]
+            run = self.run_named(item.feed)
             revisit = bool(item.revisit)
             if isinstance(exception, ArticleDropped):
                 self.settle(run, item.info_code, exception.outcome, exception.reason, revisit)
@@ -480,7 +496,7 @@ class FeedSpider(scrapy.Spider):
     def item_failed(self, item: Any, **kwargs: Any) -> None:
         if isinstance(item, Article):
             self.settle(
-                self.runs[item.feed], item.info_code, Outcome.RETRY, revisit=bool(item.revisit)
+                self.run_named(item.feed), item.info_code, Outcome.RETRY, revisit=bool(item.revisit)
             )
 
     def spider_closed(self, reason: str) -> None:
