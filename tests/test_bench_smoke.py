@@ -53,3 +53,14 @@ def test_the_quick_suite_reports_every_figure(tmp_path):
     text = table(results)
     assert "backfill 30 @ 0ms" in text and "start-up over 40 posts" in text
     assert not list(tmp_path.iterdir()), "the work directory is removed"
+
+
+def test_the_pipeline_bench_compares_with_a_baseline_and_checks_the_output(capsys):
+    from bench import pipeline_cpu
+
+    assert pipeline_cpu.main(["--baseline", "HEAD", "--articles", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "baseline HEAD" in out and "this tree" in out
+    ratios = next(line for line in out.splitlines() if line.startswith("ratio")).split()[1:]
+    assert len(ratios) == 4 and all(float(r) > 0 for r in ratios)
+    assert out.count("post files identical to the crawl's") == 2

@@ -148,3 +148,19 @@ def test_a_download_slot_of_its_own_has_its_own_key():
         assert compat.download_slot_key(engine, request) == "mine"
 
     with_engine(test)
+
+
+def test_listened_tells_whether_a_signal_has_a_receiver() -> None:
+    from crawler.signals import listened, post_written
+
+    crawler = get_crawler(Spider)
+    assert not listened(crawler.signals, post_written)
+    heard: list[Any] = []
+
+    def receiver(**kwargs: Any) -> None:
+        heard.append(kwargs)
+
+    crawler.signals.connect(receiver, signal=post_written)
+    assert listened(crawler.signals, post_written)
+    crawler.signals.disconnect(receiver, signal=post_written)
+    assert not listened(crawler.signals, post_written)

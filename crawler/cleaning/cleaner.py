@@ -45,7 +45,7 @@ from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from crawler.cleaning.rules import GENERIC, SourceRules, rules_digest
+from crawler.cleaning.rules import GENERIC, SourceRules, no_promotion, rules_digest
 from crawler.cleaning.tree import (
     EMPTY,
     HTML_PARSER,
@@ -112,6 +112,8 @@ _BLOCK_TAGS: frozenset[str] = frozenset({
     "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
     "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
 })  # fmt: skip
+# Elements that never have content once parsed: nothing to normalise in them.
+_VOID_TAGS: frozenset[str] = frozenset({"br", "img", "hr"})
 # Elements that go when they hold no text and no image/table.
 _EMPTY_REMOVABLE: frozenset[str] = frozenset({
     "p", "div", "span", "strong", "b", "em", "i", "u", "s", "sub", "sup", "a",
@@ -192,10 +194,22 @@ class BodyCleaner:
     def _prune(self, root: Element, fired: set[str] | None = None) -> None:
         rules, kept = self.rules, self.rules.kept_class
         rules.before(root)
-        # //comment() | //processing-instruction()
-        for node in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
+        # One walk finds what the three removals below take, each in document
+        # order as its XPath would. (A node inside a subtree removed before its
+        # turn is out of the tree by then: removing it changes nothing left.)
+        marks: list[Element] = []
+        removed: list[Element] = []
+        hidden: list[Element] = []
+        for node in root.iter():
+            if isinstance(node, (etree._Comment, etree._ProcessingInstruction)):
+                marks.append(node)
+            elif node.tag in _REMOVED_TAGS:
+                removed.append(node)
+            elif _is_hidden(node):
+                hidden.append(node)
+        for node in marks:  # //comment() | //processing-instruction()
             drop_tree(node)
-        for el in list(root.iter(*_REMOVED_TAGS)):  # document order, like XPath
+        for el in removed:  # //script | //style | …
             if el.tag in _UNWRAP_DANGEROUS:
                 # Void (or wrapping) elements: libxml2 may nest what follows
                 # them inside them, so they go and their "content" stays.
@@ -208,7 +222,7 @@ class BodyCleaner:
                     drop_tree(el)
                     if fired is not None:
                         fired.add(f"drop {name}")
-        for el in [el for el in tags(root) if _is_hidden(el)]:
+        for el in hidden:  # (a hidden one in a dropped tag's place is still in the tree)
             drop_tree(el)
         rules.widgets(root)
         for span in list(root.iter("span")):  # presentational only, once styles go
@@ -220,6 +234,10 @@ class BodyCleaner:
                 el.set("class", kept)
             else:
                 del el.attrib["class"]
+        if rules.is_promotion is no_promotion or (
+            rules.promotion_word and rules.promotion_word not in text_content(root)
+        ):
+            return  # no paragraph can be a promotion
         # //p | //div[not(descendant::p or descendant::div)]
         paragraphs = [
             el
@@ -259,12 +277,14 @@ def _parse(html: str) -> Element:
     """
     html = _DOCUMENT_TAGS.sub("", html)  # libxml2 drops what follows </html>
     doc = etree.fromstring(f"<html><body>{html}</body></html>", HTML_PARSER)
-    root = etree.Element("div")
     for container in doc:  # what libxml2 moved into <head> goes with it
-        if container.tag == "body":
-            root.text = container.text
-            root.extend(container)
-    return root
+        if container.tag == "body":  # taken out whole: moving its children costs more
+            doc.remove(container)
+            container.tag = "div"
+            container.tail = None
+            container.attrib.clear()
+            return container
+    return etree.Element("div")
 
 
 def _build_sanitizer(kept_class: str) -> Callable[[str], str]:
@@ -386,6 +406,9 @@ def _remove_empty(root: Element) -> None:
     for el in reversed(list(root.iter(*_EMPTY_REMOVABLE))):
         if el is root:
             continue
+        text = el.text  # (most hold text of their own: no need for all of it)
+        if text and text.strip(EMPTY):
+            continue
         if (
             not text_content(el).strip(EMPTY)
             and next(el.iterdescendants(*_CONTENT_TAGS), None) is None
@@ -398,52 +421,59 @@ def _remove_empty(root: Element) -> None:
 # only when it changes.
 
 
-def _strip_indent(el: etree._Element) -> None:
-    """Drop whitespace and ``　　`` at the start of a paragraph's text."""
+def _strip_indent(el: etree._Element, text: str | None) -> str | None:
+    """Drop whitespace and ``　　`` at the start of a paragraph's text;
+    ``text`` is ``el.text``; returns what ``el.text`` is then."""
+    first_text = text
+    top = el
     while True:
-        text = el.text
         if text:
             stripped = text.lstrip(_INDENT)
             if len(stripped) != len(text):
                 el.text = stripped or None
+                if el is top:
+                    first_text = el.text
             if stripped:
-                return
+                return first_text
         if not len(el):
-            return
+            return first_text
         first = el[0]
-        if _is_block(first) or first.tag in ("br", "img"):
-            return
+        tag = first.tag
+        if tag in _BLOCK_TAGS or tag == "br" or tag == "img":
+            return first_text
         el = first
+        text = el.text
 
 
 def _normalize_space(el: etree._Element, in_pre: bool) -> None:
     """No line breaks and no indentation; nothing between or around blocks."""
-    if not in_pre:  # (a text without "\n" is left as it is, and not set again)
-        text = el.text
-        if text and "\n" in text:
-            el.text = _NEWLINE_RUN.sub(" ", text)
+    text = el.text
+    if not in_pre and text and "\n" in text:  # (a text without "\n" is left as it is)
+        el.text = text = _NEWLINE_RUN.sub(" ", text)
     for child in el:
         if not in_pre:
             tail = child.tail
             if tail and "\n" in tail:
                 child.tail = _NEWLINE_RUN.sub(" ", tail)
         tag = child.tag
-        # (an element with neither children nor text has nothing to normalise)
-        if isinstance(tag, str) and (len(child) or child.text):
+        # (void elements and comments have nothing to normalise)
+        if isinstance(tag, str) and tag not in _VOID_TAGS:
             _normalize_space(child, in_pre or tag == "pre")
     if in_pre or el.tag == "pre":
         return
-    block = _is_block(el) or el.getparent() is None
+    block = el.tag in _BLOCK_TAGS or el.getparent() is None
     if block:
-        _trim_breaks(el)
-        _strip_indent(el)
-        text = el.text
-        if text and (len(el) == 0 or _is_block(el[0])):
+        if _trim_breaks(el):
+            text = el.text
+        text = _strip_indent(el, text)
+        if text and (len(el) == 0 or el[0].tag in _BLOCK_TAGS):
             stripped = text.rstrip(_SPACE)
             if len(stripped) != len(text):
                 el.text = stripped or None
     children = list(el)
-    blocks = [_is_block(child) for child in children]
+    if not children:
+        return
+    blocks = [child.tag in _BLOCK_TAGS for child in children]
     last = len(children) - 1
     for index, child in enumerate(children):
         tail = child.tail
@@ -458,13 +488,17 @@ def _normalize_space(el: etree._Element, in_pre: bool) -> None:
             child.tail = trimmed or None
 
 
-def _trim_breaks(el: etree._Element) -> None:
-    """``<br>`` at the very start or end of a block goes."""
+def _trim_breaks(el: etree._Element) -> bool:
+    """``<br>`` at the very start or end of a block goes; whether one did."""
+    trimmed = False
     while len(el) and el[-1].tag == "br" and not (el[-1].tail or "").strip(_INDENT):
         drop_tree(el[-1])
+        trimmed = True
     while len(el) and el[0].tag == "br" and not (el.text or "").strip(_INDENT):
         el.text = None
         drop_tree(el[0])
+        trimmed = True
+    return trimmed
 
 
 def _finish(html: str) -> str:

@@ -43,6 +43,7 @@ _PROMO_LINK_CLASS = "toplink"  # on an <a>
 # Paragraphs that only advertise the source's app or a brokerage account: short,
 # naming the source with an account or its app, and a call to action (a
 # trailing ">>" or the whole paragraph a link), so news about the source stays.
+_SOURCE_NAME = "东方财富"  # in every promotion: both of _PROMO_TEXT's branches name it
 _PROMO_TEXT = re.compile(r"东方财富.{0,30}(?:开户|APP|App|app|客户端)|(?:开户|下载).{0,10}东方财富")
 _PROMO_CALL = (">", "》", "→", "…")
 _PROMO_MAX_CHARS = 80
@@ -75,36 +76,31 @@ def remove_chart_blocks(root: Element) -> None:
 
 def drop_widgets(root: Element) -> None:
     """Quote placeholders, ad images and app links go; quote widgets become text."""
-    for el in [el for el in tags(root) if _is_quote(el)]:
+    quotes: list[Element] = []
+    widgets: list[Element] = []
+    for el in tags(root):  # one walk for both tests: each reads the id and class once
+        ident = el.get("id") or ""
+        cls = el.get("class") or ""  # split only when it may hold one of them
+        if ident.startswith(_QUOTE_IDS) or (_QUOTE_CLASS in cls and _QUOTE_CLASS in classes(el)):
+            quotes.append(el)
+        elif ident.startswith(_WIDGET_IDS) or (
+            cls
+            and any(name in cls for name in _WIDGET_CLASSES)
+            and not _WIDGET_CLASSES.isdisjoint(classes(el))
+        ):
+            widgets.append(el)
+    for el in quotes:
         drop_tree(el)
     for img in [el for el in root.iter("img") if _AD_IMAGE_CLASS in classes(el)]:
         link = next(img.iterancestors("a"), None)
         drop_tree(img if link is None else link)
     for link in [el for el in root.iter("a") if _PROMO_LINK_CLASS in classes(el)]:
         drop_tree(link)
-    for el in [el for el in tags(root) if _is_widget(el)]:
-        if el is not root:
+    for el in widgets:
+        # (one gone with a placeholder, ad or link above is out of the tree:
+        # unwrapping it, or what it holds, changes nothing left)
+        if el.getparent() is not None:
             drop_tag(el)
-
-
-def _is_quote(el: Element) -> bool:
-    if (el.get("id") or "").startswith(_QUOTE_IDS):
-        return True
-    cls = el.get("class")  # split only when it may hold it
-    if not cls:
-        return False
-    return _QUOTE_CLASS in cls and _QUOTE_CLASS in classes(el)
-
-
-def _is_widget(el: Element) -> bool:
-    if (el.get("id") or "").startswith(_WIDGET_IDS):
-        return True
-    cls = el.get("class")  # split only when it may hold one of them
-    if not cls:
-        return False
-    return any(name in cls for name in _WIDGET_CLASSES) and not _WIDGET_CLASSES.isdisjoint(
-        classes(el)
-    )
 
 
 def is_promotion(p: etree._Element, text: str) -> bool:
@@ -126,4 +122,5 @@ RULES = SourceRules(
     before=remove_chart_blocks,
     widgets=drop_widgets,
     is_promotion=is_promotion,
+    promotion_word=_SOURCE_NAME,
 )

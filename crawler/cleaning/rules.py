@@ -29,7 +29,7 @@ def _nothing(root: etree._Element) -> None:
     pass
 
 
-def _no_promotion(p: etree._Element, text: str) -> bool:
+def no_promotion(p: etree._Element, text: str) -> bool:
     return False
 
 
@@ -44,7 +44,10 @@ class SourceRules:
     #: After the generic removals, before spans and classes go (widgets).
     widgets: Callable[[etree._Element], None] = _nothing
     #: Whether a paragraph (its element, its text) only advertises: it goes.
-    is_promotion: Callable[[etree._Element, str], bool] = _no_promotion
+    is_promotion: Callable[[etree._Element, str], bool] = no_promotion
+    #: A word every promotion holds: a body whose text lacks it has none, and
+    #: its paragraphs are not tested one by one (most bodies). Empty: test them all.
+    promotion_word: str = ""
 
 
 GENERIC = SourceRules()

@@ -36,8 +36,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import random
 import re
-import secrets
 import socket
 import time
 from dataclasses import dataclass, field, replace
@@ -78,7 +78,7 @@ class Post:
     #: The file the post was read from (:func:`read`); not part of its value.
     path: Path | None = field(default=None, compare=False, repr=False)
 
-    @property
+    @functools.cached_property  # a writer asks for it more than once per post
     def filename(self) -> str:
         return f"{self.date:%Y-%m-%d}-{self.info_code}.md"
 
@@ -287,7 +287,14 @@ def add_category_page(root: Path, category: str, text: str) -> bool:
 
 def writer_id() -> str:
     """``host-pid`` of this process, in its temporary files' names (see :func:`is_stale_temp`)."""
-    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
+    return f"{_host()}-{os.getpid()}"
+
+
+@functools.cache
+def _host() -> str:
+    """This host's name as a temporary file's name carries it (asked once: a
+    system call per post file otherwise)."""
+    return socket.gethostname().replace(".", "_")
 
 
 def is_stale_temp(path: Path, max_age: float = 600) -> bool:
@@ -297,7 +304,7 @@ def is_stale_temp(path: Path, max_age: float = 600) -> bool:
     if not (name.startswith(".") and name.endswith(".tmp")):
         return False
     host, _, pid = name.split(".")[-3].rpartition("-") if name.count(".") >= 4 else ("", "", "")
-    if host == socket.gethostname().replace(".", "_") and pid.isdigit():
+    if host == _host() and pid.isdigit():
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
@@ -350,7 +357,9 @@ def _create_temp(path: Path) -> tuple[int, str]:
     prefix = f"{path.parent}/.{path.name}.{writer_id()}."
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     while True:
-        tmp = f"{prefix}{secrets.token_hex(4)}.tmp"
+        # Not secrets: the name needs no secrecy (O_EXCL makes it ours), and
+        # os.urandom is a system call per post file.
+        tmp = f"{prefix}{random.getrandbits(32):08x}.tmp"
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:

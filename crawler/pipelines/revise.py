@@ -18,6 +18,7 @@ answer: due again next run).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,9 +45,11 @@ class Reviser:
         self.durable = settings.getbool("MIRROR_FSYNC")
         self.site = settings.getbool("MIRROR_SITE_ENABLED")
         self.revisits = revisit_schedule(crawler)  # the spider's too
+        # MIRROR_NOW (tests) read once: parsing it per post cost more than the post's line
+        self.clock = now_from_settings(settings) if settings.get("MIRROR_NOW") else None
 
     def now(self) -> float:
-        return now_from_settings(self.crawler.settings).timestamp()
+        return self.clock.timestamp() if self.clock else time.time()
 
     def schedule(self, item: Article, post: Post) -> None:
         """Put the post just written on the revisit schedule."""

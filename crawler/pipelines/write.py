@@ -27,7 +27,7 @@ from crawler.mirror.archive import (
 from crawler.mirror.dedup import dedup_store
 from crawler.perfeed import feed_stats
 from crawler.pipelines.revise import Reviser
-from crawler.signals import post_written
+from crawler.signals import listened, post_written
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class WritePipeline:
         settings = crawler.settings
         self.crawler = crawler
         self.root = Path(settings.get("MIRROR_DIR"))
+        self.posts = self.root / POSTS_DIR
         self.base_url = settings.get("MIRROR_BASE_URL")
         self.durable = settings.getbool("MIRROR_FSYNC")
         self.store = dedup_store(crawler)
@@ -67,7 +68,7 @@ class WritePipeline:
         if not isinstance(item, Article):
             return item
         post = post_of(item)
-        path = self.root / POSTS_DIR / post.filename
+        path = self.posts / post.filename
         stats = feed_stats(self.crawler, item.feed)
         try:
             if item.revisit:
@@ -107,7 +108,8 @@ class WritePipeline:
         else:
             stats.inc("new")
             logger.debug("Mirrored %s of feed %s to %s", post.info_code, item.feed, written)
-            self.crawler.signals.send_catch_log(signal=post_written, item=item, path=written)
+            if listened(self.crawler.signals, post_written):  # the capture, when on
+                self.crawler.signals.send_catch_log(signal=post_written, item=item, path=written)
         return item
 
     def write_category(self, post: Post) -> None:
