@@ -99,3 +99,28 @@ def test_each_feed_of_one_crawler_is_summed_up_from_its_own_counters():
     assert alone == {} and counters["c"] == {"fleet/run": "r1"}
     assert feed_summary("c", alone).failed == "no listing page could be read"
     assert by_feed({"mirror/a/new": 1, "mirror/ab/new": 2}, ["a"]) == {"a": {"mirror/new": 1}}
+
+
+def test_a_progress_line_names_each_feed_of_a_few():
+    from crawler.extensions.summary import FeedResult, progress_line
+
+    line = progress_line([
+        FeedResult("kunmingribao", new=13, dropped={"empty_body": 4}, errors={"timeout": 1}),
+        FeedResult("yunnanwang", new=5),
+    ])  # fmt: skip
+    assert line == "kunmingribao 13 new, 4 dropped, 1 error; yunnanwang 5 new"
+
+
+def test_a_progress_line_of_thousands_of_feeds_names_the_busiest_and_sums_up_the_rest():
+    from crawler.extensions.summary import FeedResult, progress_line
+
+    feeds = [FeedResult(f"feed{i:04d}") for i in range(5000)]
+    feeds[4000] = FeedResult("feed4000", new=7)
+    feeds[12] = FeedResult("feed0012", new=1, errors={"timeout": 2})
+    feeds[99] = FeedResult("feed0099", dropped={"too_large": 3})
+    line = progress_line(feeds, most=3)
+    assert line == (
+        "feed0012 1 new, 2 errors; feed0099 0 new, 3 dropped; feed4000 7 new; 4997 more feeds 0 new"
+    )
+    many = progress_line([*feeds, FeedResult("late", new=2)], most=2)
+    assert many == "feed0012 1 new, 2 errors; feed4000 7 new; 4999 more feeds 2 new, 3 dropped"

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 # Stats of a whole crawler that a feed's summary reads (a fleet's crawler has one feed).
 SHARED_STATS = ("fleet/run",)
+PROGRESS_FEEDS = 10  # feeds named on a progress line; the others are summed up
 
 
 def feeds_of(spider: Spider) -> list[str]:
@@ -169,19 +170,45 @@ class RunProgress:
             self.task.stop()
 
     def show(self) -> None:
-        parts = []
-        for crawler, feeds in self.runs:
-            if crawler.stats is None:
-                continue
-            for feed, counters in feed_counters(crawler, feeds).items():
-                s = feed_summary(feed, counters)
-                part = f"{s.feed} {s.new} new"
-                if s.dropped:
-                    part += f", {sum(s.dropped.values())} dropped"
-                if s.errors:
-                    part += f", {plural(sum(s.errors.values()), 'error')}"
-                parts.append(part)
-        print(f"Progress: {'; '.join(parts)}", file=sys.stderr, flush=True)
+        summaries = [
+            feed_summary(feed, counters)
+            for crawler, feeds in self.runs
+            if crawler.stats is not None
+            for feed, counters in feed_counters(crawler, feeds).items()
+        ]
+        print(f"Progress: {progress_line(summaries)}", file=sys.stderr, flush=True)
+
+
+def progress_line(summaries: list[FeedResult], most: int = PROGRESS_FEEDS) -> str:
+    """``kunmingribao 13 new, 4 dropped, 1 error; yunnanwang 5 new; …``: each
+    feed, in the run's order. Of more than ``most`` feeds (a catalog of
+    thousands), the ``most`` busiest are named and the others summed up, so
+    that the line stays a line."""
+    shown, rest = summaries, []
+    if len(summaries) > most:
+        busiest = sorted(summaries, key=_activity, reverse=True)[:most]
+        named = {id(s) for s in busiest}
+        shown = [s for s in summaries if id(s) in named]
+        rest = [s for s in summaries if id(s) not in named]
+    parts = [_progress(s.feed, [s]) for s in shown]
+    if rest:
+        parts.append(_progress(plural(len(rest), "more feed"), rest))
+    return "; ".join(parts)
+
+
+def _activity(s: FeedResult) -> int:
+    return s.new + sum(s.dropped.values()) + sum(s.errors.values())
+
+
+def _progress(name: str, summaries: list[FeedResult]) -> str:
+    part = f"{name} {sum(s.new for s in summaries)} new"
+    dropped = sum(sum(s.dropped.values()) for s in summaries)
+    errors = sum(sum(s.errors.values()) for s in summaries)
+    if dropped:
+        part += f", {dropped} dropped"
+    if errors:
+        part += f", {plural(errors, 'error')}"
+    return part
 
 
 class FeedSummary:
