@@ -18,10 +18,11 @@ from replica.process import ReplicaProcess
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def child_env() -> dict[str, str]:
-    """The environment of every measured process: the project importable, no fleet."""
+def child_env(root: Path = PROJECT_ROOT) -> dict[str, str]:
+    """The environment of every measured process: the project (at ``root``:
+    another checkout's, for a baseline) importable first, no fleet."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
     env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
     env.pop("REDIS_URL", None)
     return env
@@ -78,14 +79,17 @@ class Measure:
                 "max_rss_mb": round(self.max_rss_mb, 1)}  # fmt: skip
 
 
-def measure(argv: list[str], workdir: Path, timeout: float = 3600) -> Measure:
-    """Run ``argv`` to its end; wall time, CPU time and peak RSS of that process alone."""
+def measure(
+    argv: list[str], workdir: Path, timeout: float = 3600, root: Path = PROJECT_ROOT
+) -> Measure:
+    """Run ``argv`` in ``root`` (the project's checkout) to its end; wall
+    time, CPU time and peak RSS of that process alone."""
     workdir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = workdir / "stdout.txt", workdir / "stderr.txt"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         launched = time.time()
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=child_env(), stdout=out, stderr=err)
+        proc = subprocess.Popen(argv, cwd=root, env=child_env(root), stdout=out, stderr=err)
         deadline = start + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

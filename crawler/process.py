@@ -1,7 +1,8 @@
 """What the crawlers of one process share, in one object with a lifetime.
 
-``crawlall`` and ``demo`` run a crawler per feed in one process, and those
-crawlers share a few things on purpose: the dedup store of the mirror folder
+``crawlall`` and ``demo`` run one crawler for all their feeds, a fleet's a
+crawler per feed (``MIRROR_CRAWLER_PER_FEED``), and the crawlers of one
+process share a few things on purpose: the dedup store of the mirror folder
 (one index, one lock file, claims seen by every feed), its revisit schedule
 (:func:`crawler.mirror.revisits.revisit_schedule`), the per-host politeness
 gates, the fleet's worker (one heartbeat per process), the Jekyll site files

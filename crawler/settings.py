@@ -84,6 +84,10 @@ MIRROR_STORAGE_CHECK = True
 MIRROR_RUN_CHECK = ""
 # `scrapy schedule` ticks on the wall clock, the same for every host of a fleet.
 MIRROR_SHARED_TICKS = False
+# crawlall's feeds crawled by a crawler each, not by one crawler for them all
+# (crawler/commands/__init__.py: crawl_feeds). A fleet's (scrapy-redis keeps a
+# queue, a dupefilter and a run per spider, each worker a feed's).
+MIRROR_CRAWLER_PER_FEED = False
 # What the crawlers of this process share (crawler/process.py): set by the
 # commands that run crawlers; None: each crawler makes its own.
 MIRROR_PROCESS = None

@@ -146,7 +146,9 @@ def test_recrawl_with_nothing_new_reads_only_the_first_listing_page(clean_replic
     result = mirror.scrapy("crawlall")
     assert result.returncode == 0, result.output
     stats = clean_replica.stats()
-    # robots.txt once, then one listing request per feed, nothing else.
+    # robots.txt once (one crawler for the seven feeds on this one host), then
+    # one listing request per feed, nothing else.
+    assert stats["by_kind"]["robots"] == 1
     assert stats["by_kind"].get("listing", 0) + stats["by_kind"].get("list_api", 0) == 7
     assert stats["by_kind"].get("share", 0) == 0
     assert stats["by_kind"].get("api", 0) == stats["by_kind"].get("content", 0) == 0

@@ -63,7 +63,7 @@ def test_images_are_kept_once_by_content_and_posts_point_at_them(own_replica, tm
     # Stored once: one file per distinct content.
     files = list(images.iterdir())
     assert len(files) == len({f.read_bytes() for f in files})
-    assert "'mirror/images/local':" in result.stderr
+    assert "'mirror/kunmingribao/images/local':" in result.stderr
 
     # `scrapy verify` reports a local image that is missing.
     assert kept.scrapy("verify").returncode == 0

@@ -151,7 +151,7 @@ def test_a_backfill_fetched_ahead_mirrors_what_a_page_by_page_walk_does(
     result, stats = crawl(ahead, big_replica)
     assert "kunmingribao: 120 new" in result.output
     assert "0 errors" in result.output
-    assert "'mirror/listing_prefetch/requests'" in result.stderr
+    assert "'mirror/kunmingribao/listing_prefetch/requests'" in result.stderr
     # Every page once; a guess past the last page (12) is asked for and left unread.
     pages = listing_pages(stats)
     assert pages[:12] == list(range(1, 13)) and set(pages[12:]) <= set(range(13, 21))

@@ -24,9 +24,11 @@ Before any crawler, the commands' own settings (:meth:`FleetAddon.update_pre_cra
 which Scrapy calls for commands that run crawlers and :func:`prepare_fleet` for
 the others): ``MIRROR_RUN_LOCK`` off (the workers share one crawl on purpose),
 ``MIRROR_RUN_CHECK`` :func:`crawler.fleet.store.run_check` (Redis reachable,
-the folder not behind it), ``MIRROR_SHARED_TICKS`` on (``schedule`` ticks on the
-wall clock, shared by the hosts), ``MIRROR_STORAGE_CHECK`` off when posts are
-handed over (``MIRROR_WRITE = "redis"``: no folder here).
+the folder not behind it), ``MIRROR_CRAWLER_PER_FEED`` on (the fleet's run,
+queue and dupefilter are a feed's, keyed by its spider), ``MIRROR_SHARED_TICKS``
+on (``schedule`` ticks on the wall clock, shared by the hosts),
+``MIRROR_STORAGE_CHECK`` off when posts are handed over (``MIRROR_WRITE =
+"redis"``: no folder here).
 
 ``REDIS_URL`` is read here and in :mod:`crawler.fleet` only.
 """
@@ -93,6 +95,7 @@ class FleetAddon:
         force(settings, "MIRROR_RUN_LOCK", False)
         force(settings, "MIRROR_RUN_CHECK", "crawler.fleet.store.run_check")
         force(settings, "MIRROR_SHARED_TICKS", True)
+        force(settings, "MIRROR_CRAWLER_PER_FEED", True)  # scrapy-redis: a queue per spider
         if settings.get("MIRROR_WRITE") == "redis":
             force(settings, "MIRROR_STORAGE_CHECK", False)
 

@@ -225,15 +225,15 @@ class BodyCleaner:
         for el in hidden:  # (a hidden one in a dropped tag's place is still in the tree)
             drop_tree(el)
         rules.widgets(root)
-        for span in list(root.iter("span")):  # presentational only, once styles go
-            if not kept or kept not in (span.get("class") or "").split():
-                drop_tag(span)
-        # //*[@class]: nh3 would leave an empty class="" behind
-        for el in [el for el in tags(root) if "class" in el.attrib]:
-            if kept and kept in el.get("class", "").split() and el.tag in _CLASSED_TAGS:
-                el.set("class", kept)
-            else:
-                del el.attrib["class"]
+        for el in list(tags(root)):
+            cls = el.get("class")
+            if el.tag == "span" and (not kept or not cls or kept not in cls.split()):
+                drop_tag(el)  # presentational only, once styles go
+            elif cls is not None:  # //*[@class]: nh3 would leave an empty class="" behind
+                if kept and kept in cls.split() and el.tag in _CLASSED_TAGS:
+                    el.set("class", kept)
+                else:
+                    del el.attrib["class"]
         if rules.is_promotion is no_promotion or (
             rules.promotion_word and rules.promotion_word not in text_content(root)
         ):

@@ -15,7 +15,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.misc import load_object
 
 from crawler.addons.fleet import prepare_fleet
-from crawler.extensions.summary import FeedResult, RunProgress, feed_summary
+from crawler.extensions.summary import FeedResult, RunProgress, feed_counters, feed_summary
 from crawler.mirror.lock import EX_LOCKED, MirrorLocked, run_lock
 from crawler.mirror.publish import GitPublisher
 from crawler.mirror.revisits import parse_ages
@@ -48,28 +48,36 @@ def add_feeds_option(parser: argparse.ArgumentParser) -> None:
 
 
 def crawl_feeds(process: CrawlerProcessBase, names: list[str]) -> list[FeedResult]:
-    """Crawl ``names`` at once in ``process``, sharing one dedup state; their results."""
-    crawlers: list[Crawler] = [process.create_crawler(name) for name in names]
-    progress = RunProgress.attach(crawlers)  # held here: signals keep weak references
+    """Crawl ``names`` at once in ``process``, sharing one dedup state; their results.
+
+    One crawler crawls them all (:meth:`crawler.spiderloader.CatalogSpiderLoader.feeds_spider`),
+    unless ``MIRROR_CRAWLER_PER_FEED`` (a fleet's: scrapy-redis keeps one
+    queue per spider) asks for a crawler per feed."""
+    if process.settings.getbool("MIRROR_CRAWLER_PER_FEED"):
+        runs = [(process.create_crawler(name), [name]) for name in names]
+    else:
+        loader = process.spider_loader
+        spidercls = loader.feeds_spider(names)  # type: ignore[attr-defined]
+        runs = [(process.create_crawler(spidercls), names)] if names else []
+    crawlers = [crawler for crawler, _ in runs]
+    progress = RunProgress.attach(runs)  # held here: signals keep weak references
     for crawler in crawlers:
         process.crawl(crawler)
     process.start()
     del progress
-    return feed_results(crawlers)
+    return [result for crawler, feeds in runs for result in feed_results(crawler, feeds)]
 
 
-def feed_results(crawlers: list[Crawler]) -> list[FeedResult]:
-    """The outcome of each finished crawler, from its stats.
+def feed_results(crawler: Crawler, feeds: list[str]) -> list[FeedResult]:
+    """The outcome of each of ``feeds`` crawled by ``crawler``, from its stats
+    (``mirror/<feed>/…``, :mod:`crawler.perfeed`).
 
     A crawler that never closed its spider (a forced stop: a second Ctrl-C)
     has no ``finish_reason``: it was shut down, not finished."""
+    reason = (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "shutdown"
     return [
-        feed_summary(
-            crawler.spidercls.name,
-            crawler.stats.get_stats() if crawler.stats else {},
-            (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "shutdown",
-        )
-        for crawler in crawlers
+        feed_summary(feed, counters, reason)
+        for feed, counters in feed_counters(crawler, feeds).items()
     ]
 
 

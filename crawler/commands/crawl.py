@@ -26,7 +26,8 @@ class Command(CrawlCommand):
 
     def crawler_created(self, crawler: Crawler) -> None:
         self.crawlers.append(crawler)
-        self.progress = RunProgress.attach([crawler])  # held: signals keep weak references
+        feeds = [crawler.spidercls.name]
+        self.progress = RunProgress.attach([(crawler, feeds)])  # held: signals keep weak refs
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -51,7 +52,7 @@ class Command(CrawlCommand):
             super(Command, self).run(args, opts)
             if not self.crawlers:
                 return None
-            results = feed_results(self.crawlers)
+            results = [r for c in self.crawlers for r in feed_results(c, [c.spidercls.name])]
             for result in results:  # as crawlall prints them (the log has them too)
                 print(result.line())
             if any(r.failed for r in results):  # as crawlall: 1 if the feed failed

@@ -20,6 +20,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.items import Article
 from crawler.mirror.jekyll import JekyllSite
+from crawler.perfeed import feed_stats
 from crawler.process import process_of
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class SiteFiles:
         if not settings.getbool("MIRROR_SITE_ENABLED", True):
             raise NotConfigured("MIRROR_SITE_ENABLED is off")
         root = Path(settings.get("MIRROR_DIR")).resolve()
-        # One site per mirror folder per process: crawlall runs a crawler per feed.
+        # One site per mirror folder per process (a fleet runs a crawler per feed).
         site = process_of(crawler).keep("jekyll-site", str(root), lambda: JekyllSite(
             root,
             title=settings.get("MIRROR_SITE_TITLE") or "新闻镜像",
@@ -71,12 +72,17 @@ class SiteFiles:
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value("mirror/site/feeds")
         except OSError as e:
-            self.fail(e)
+            self.fail(e, item.feed)
 
-    def fail(self, error: OSError) -> None:
+    def fail(self, error: OSError, feed: str = "") -> None:
+        """Counted as an error of the feed whose post met it, or of the crawl
+        (``mirror/errors/site``) when the files are installed at its start."""
         self.failed = True
         assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("mirror/errors/site")
+        if feed:
+            feed_stats(self.crawler, feed).inc("errors/site")
+        else:
+            self.crawler.stats.inc_value("mirror/errors/site")
         logger.error(
             "Cannot write the site's files in %s: %s (%s); the posts are unaffected",
             self.site.root,

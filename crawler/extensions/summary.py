@@ -1,8 +1,9 @@
 """One line per feed a person can read: during a crawl (progress) and at its end.
 
-The figures are the crawl stats under ``mirror/…``; :func:`feed_summary` turns
-them into the line and decides whether the feed failed outright, which the
-commands use for their exit status.
+The figures are a feed's counters, the crawl stats under ``mirror/<feed>/…``
+(:mod:`crawler.perfeed`); :func:`feed_summary` turns them into the line and
+decides whether the feed failed outright, which the commands use for their
+exit status.
 """
 
 from __future__ import annotations
@@ -17,9 +18,31 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 
+from crawler.perfeed import by_feed
 from crawler.text import plural
 
 logger = logging.getLogger(__name__)
+
+# Stats of a whole crawler that a feed's summary reads (a fleet's crawler has one feed).
+SHARED_STATS = ("fleet/run",)
+PROGRESS_FEEDS = 10  # feeds named on a progress line; the others are summed up
+
+
+def feeds_of(spider: Spider) -> list[str]:
+    """The names of the feeds ``spider`` crawls (a feed spider's), else its own."""
+    names: list[str] | None = getattr(spider, "feed_names", None)
+    return names if names is not None else [spider.name]
+
+
+def feed_counters(crawler: Crawler, feeds: list[str]) -> dict[str, dict[str, Any]]:
+    """Each of ``feeds``' counters in ``crawler``'s stats, as :func:`feed_summary` reads them."""
+    stats = crawler.stats.get_stats() if crawler.stats is not None else {}
+    shared = {k: stats[k] for k in SHARED_STATS if k in stats}
+    counters = by_feed(stats, feeds)
+    if shared:
+        for mine in counters.values():
+            mine.update(shared)
+    return counters
 
 
 @dataclass
@@ -115,20 +138,20 @@ class RunProgress:
     """One progress line on stderr for all the feeds crawled at once, every
     ``MIRROR_PROGRESS_INTERVAL``, when the terminal shows no log (crawler.ops.logs)."""
 
-    def __init__(self, crawlers: list[Crawler]):
-        self.crawlers = crawlers
+    def __init__(self, runs: list[tuple[Crawler, list[str]]]):
+        self.runs = runs  # each crawler and the feeds it crawls
         self.open = 0
         self.task: AsyncioLoopingCall | Any = None
 
     @classmethod
-    def attach(cls, crawlers: list[Crawler]) -> RunProgress | None:
-        settings = crawlers[0].settings if crawlers else None
+    def attach(cls, runs: list[tuple[Crawler, list[str]]]) -> RunProgress | None:
+        settings = runs[0][0].settings if runs else None
         if settings is None or not settings.getbool("MIRROR_QUIET"):
             return None
         if settings.getfloat("MIRROR_PROGRESS_INTERVAL") <= 0:
             return None
-        progress = cls(crawlers)
-        for crawler in crawlers:
+        progress = cls(runs)
+        for crawler, _ in runs:
             crawler.signals.connect(progress.spider_opened, signal=signals.spider_opened)
             crawler.signals.connect(progress.spider_closed, signal=signals.spider_closed)
         return progress
@@ -138,7 +161,7 @@ class RunProgress:
         if self.task is None:
             self.task = create_looping_call(self.show)
             self.task.start(
-                self.crawlers[0].settings.getfloat("MIRROR_PROGRESS_INTERVAL"), now=False
+                self.runs[0][0].settings.getfloat("MIRROR_PROGRESS_INTERVAL"), now=False
             )
 
     def spider_closed(self, spider: Spider) -> None:
@@ -147,28 +170,57 @@ class RunProgress:
             self.task.stop()
 
     def show(self) -> None:
-        parts = []
-        for crawler in self.crawlers:
-            if crawler.stats is None:
-                continue
-            s = feed_summary(crawler.spidercls.name, crawler.stats.get_stats())
-            part = f"{s.feed} {s.new} new"
-            if s.dropped:
-                part += f", {sum(s.dropped.values())} dropped"
-            if s.errors:
-                part += f", {plural(sum(s.errors.values()), 'error')}"
-            parts.append(part)
-        print(f"Progress: {'; '.join(parts)}", file=sys.stderr, flush=True)
+        summaries = [
+            feed_summary(feed, counters)
+            for crawler, feeds in self.runs
+            if crawler.stats is not None
+            for feed, counters in feed_counters(crawler, feeds).items()
+        ]
+        print(f"Progress: {progress_line(summaries)}", file=sys.stderr, flush=True)
+
+
+def progress_line(summaries: list[FeedResult], most: int = PROGRESS_FEEDS) -> str:
+    """``kunmingribao 13 new, 4 dropped, 1 error; yunnanwang 5 new; …``: each
+    feed, in the run's order. Of more than ``most`` feeds (a catalog of
+    thousands), the ``most`` busiest are named and the others summed up, so
+    that the line stays a line."""
+    shown, rest = summaries, []
+    if len(summaries) > most:
+        busiest = sorted(summaries, key=_activity, reverse=True)[:most]
+        named = {id(s) for s in busiest}
+        shown = [s for s in summaries if id(s) in named]
+        rest = [s for s in summaries if id(s) not in named]
+    parts = [_progress(s.feed, [s]) for s in shown]
+    if rest:
+        parts.append(_progress(plural(len(rest), "more feed"), rest))
+    return "; ".join(parts)
+
+
+def _activity(s: FeedResult) -> int:
+    return s.new + sum(s.dropped.values()) + sum(s.errors.values())
+
+
+def _progress(name: str, summaries: list[FeedResult]) -> str:
+    part = f"{name} {sum(s.new for s in summaries)} new"
+    dropped = sum(sum(s.dropped.values()) for s in summaries)
+    errors = sum(sum(s.errors.values()) for s in summaries)
+    if dropped:
+        part += f", {dropped} dropped"
+    if errors:
+        part += f", {plural(errors, 'error')}"
+    return part
 
 
 class FeedSummary:
-    """Logs progress every ``MIRROR_PROGRESS_INTERVAL`` seconds and the summary at the end."""
+    """Logs each feed's progress every ``MIRROR_PROGRESS_INTERVAL`` seconds
+    (the feeds whose counters moved since the last time) and its summary at the end."""
 
     def __init__(self, crawler: Crawler, interval: float):
         self.crawler = crawler
         self.interval = interval
         self.task: AsyncioLoopingCall | Any = None
-        self.result: FeedResult | None = None
+        self.results: list[FeedResult] = []
+        self.shown: dict[str, dict[str, Any]] = {}  # each feed's counters at its last progress line
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FeedSummary:
@@ -183,14 +235,19 @@ class FeedSummary:
             self.task.start(self.interval, now=False)
 
     def progress(self, spider: Spider) -> None:
-        s = feed_summary(spider.name, self.crawler.stats.get_stats())
-        logger.info("Progress of feed %s so far: %s", spider.name, s.line())
+        for feed, counters in feed_counters(self.crawler, feeds_of(spider)).items():
+            if not counters or self.shown.get(feed) == counters:
+                continue
+            self.shown[feed] = counters
+            logger.info("Progress of feed %s so far: %s", feed, feed_summary(feed, counters).line())
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.task is not None and self.task.running:
             self.task.stop()
-        self.result = feed_summary(spider.name, self.crawler.stats.get_stats(), reason)
-        if self.result.failed:
-            logger.error("Feed summary: %s", self.result.line())
-        else:
-            logger.info("Feed summary: %s", self.result.line())
+        counters = feed_counters(self.crawler, feeds_of(spider))
+        self.results = [feed_summary(feed, mine, reason) for feed, mine in counters.items()]
+        for result in self.results:
+            if result.failed:
+                logger.error("Feed summary: %s", result.line())
+            else:
+                logger.info("Feed summary: %s", result.line())

@@ -33,6 +33,7 @@ from crawler.compat import downloader_idle, engine_requests
 from crawler.fleet.connection import FleetUnavailable
 from crawler.fleet.scheduler import FleetScheduler
 from crawler.fleet.worker import Worker, fleet_worker
+from crawler.perfeed import feed_stats
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class FleetCoordinator(BaseSpiderMiddleware):
         if not isinstance(exception, FleetUnavailable):
             return None
         assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"mirror/errors/{REDIS_UNAVAILABLE}")
+        feed_stats(self.crawler, self.feed).inc(f"errors/{REDIS_UNAVAILABLE}")
         logger.debug("Dropped the rest of <%s>: %s", response.url, exception)
         return []
 

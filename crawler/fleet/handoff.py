@@ -20,6 +20,7 @@ from crawler.fleet.store import RedisDedupStore
 from crawler.items import Article
 from crawler.mirror.archive import POSTS_DIR, category_page, render
 from crawler.mirror.dedup import dedup_store
+from crawler.perfeed import feed_stats
 from crawler.pipelines.write import post_of
 
 logger = logging.getLogger(__name__)
@@ -65,10 +66,10 @@ class HandoffPipeline:
         stats = self.crawler.stats
         assert stats is not None
         if self.store.hand_off(post.info_code, data):
-            stats.inc_value("mirror/new")
+            feed_stats(self.crawler, item.feed).inc("new")
             stats.inc_value("fleet/handed_off")
             logger.debug("Handed post %s of feed %s to the writer", post.info_code, item.feed)
         else:
-            stats.inc_value("mirror/known")
+            feed_stats(self.crawler, item.feed).inc("known")
             logger.debug("Post %s was mirrored meanwhile by another worker", post.info_code)
         return item

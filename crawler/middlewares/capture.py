@@ -32,6 +32,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
 from crawler.cleaning.cleaner import cleaner_version
+from crawler.cleaning.rules import DEFAULT_RULES
 from crawler.items import Article
 from crawler.mirror.capture import (
     CaptureWriter,
@@ -42,6 +43,7 @@ from crawler.mirror.capture import (
     stale_open_files,
 )
 from crawler.mirror.revisions import versions
+from crawler.perfeed import feed_named, feed_stats
 from crawler.signals import post_revised, post_written
 
 logger = logging.getLogger(__name__)
@@ -71,8 +73,8 @@ class CaptureSpiderMiddleware:
         self.durable = settings.getbool("MIRROR_FSYNC")
         self.pending: dict[str, list[tuple[str, Exchange]]] = {}
         self.writer: CaptureWriter | None = None
-        self.cleaner = ""  # the version of the cleaning the crawler's feed gets
-        self.drop: tuple[str, ...] = ()
+        # by feed: its drop selectors and the version of the cleaning it gets
+        self.cleaning: dict[str, tuple[tuple[str, ...], str]] = {}
         self.provenance = ProvenanceLog(self.root, self.durable)
         self.failed = False
         crawler.signals.connect(self.post_written, signal=post_written)
@@ -91,10 +93,6 @@ class CaptureSpiderMiddleware:
 
     def spider_opened(self, spider: Spider) -> None:
         self.writer = CaptureWriter(self.root, spider.name, self.max_bytes, self.durable)
-        feed = getattr(spider, "feed", None)
-        if feed is not None:
-            self.drop = tuple(feed.drop)
-            self.cleaner = cleaner_version(self.drop, feed.cleaning)
         for path in stale_open_files(self.root):
             try:
                 kept = recover(path, self.durable)
@@ -142,22 +140,33 @@ class CaptureSpiderMiddleware:
     def post_revised(self, item: Article, path: Path) -> None:
         self.capture(item, path)
 
+    def cleaning_of(self, name: str) -> tuple[tuple[str, ...], str]:
+        """The drop selectors of the feed ``name`` and the version of its cleaning."""
+        known = self.cleaning.get(name)
+        if known is None:
+            feed = feed_named(self.crawler, name)
+            drop = tuple(feed.drop) if feed is not None else ()
+            cleaning = feed.cleaning if feed is not None else DEFAULT_RULES
+            known = self.cleaning[name] = (drop, cleaner_version(drop, cleaning))
+        return known
+
     def capture(self, item: Article, path: Path) -> None:
         records = self.pending.pop(item.info_code, None)
         if records is None or self.writer is None or self.failed:
             return
+        drop, cleaner = self.cleaning_of(item.feed)
         try:
             # The line counts the post's revisions: one made later without its
             # capture (capture off, or a crash before its line) shows as one more.
             revisions = len(versions(self.root, item.info_code, path))
             refs = self.writer.write(records)
             self.provenance.append(
-                item.info_code, item.feed, path.name, self.cleaner, self.drop, refs, revisions
+                item.info_code, item.feed, path.name, cleaner, drop, refs, revisions
             )
         except OSError as e:
             # The post is written; only its capture is not. Said once, counted.
             self.failed = True
-            self.crawler.stats.inc_value("mirror/errors/capture")
+            feed_stats(self.crawler, item.feed).inc("errors/capture")
             logger.error(
                 "Cannot write the capture of post %s of feed %s: %s; capture is off for the "
                 "rest of this crawl (scrapy verify --capture names the posts without capture)",
@@ -166,7 +175,7 @@ class CaptureSpiderMiddleware:
                 e,
             )
             return
-        self.crawler.stats.inc_value("mirror/capture/records", len(refs))
+        feed_stats(self.crawler, item.feed).inc("capture/records", len(refs))
 
     def forget(self, item: Any, **kwargs: Any) -> None:
         if isinstance(item, Article):
@@ -182,4 +191,4 @@ class CaptureSpiderMiddleware:
             self.provenance.close()
         except OSError as e:
             self.crawler.stats.inc_value("mirror/errors/capture")
-            logger.error("Cannot close the capture file of feed %s: %s", spider.name, e)
+            logger.error("Cannot close the capture file of %s: %s", spider.name, e)

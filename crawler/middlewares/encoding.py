@@ -19,6 +19,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
+from crawler.perfeed import FEED, feed_named
+
 logger = logging.getLogger(__name__)
 
 FALLBACKS = ("utf-8", "gb18030")
@@ -57,7 +59,7 @@ class EncodingMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        feed = getattr(self.crawler.spider, "feed", None)
+        feed = feed_named(self.crawler, request.meta.get(FEED))  # the request's feed
         return decoded(response, feed.encoding if feed is not None else "")
 
 

@@ -1,8 +1,10 @@
 """Per-host politeness that holds for the whole process, and for a whole fleet.
 
 Scrapy bounds ``CONCURRENT_REQUESTS_PER_DOMAIN`` and ``DOWNLOAD_DELAY`` per
-crawler, so the crawlers of one ``crawlall`` add up, and under its default
-asyncio reactor Scrapy 2.19 overshoots the bound even within one crawler.
+crawler, so the crawlers of one process (a fleet worker's, a crawler per
+feed) add up, and under its default asyncio reactor Scrapy 2.19 overshoots
+the bound even within one crawler (``crawlall``'s one crawler of every feed:
+two feeds on one host share the host's gate as they share its slot).
 :class:`PolitenessMiddleware` sits last before the download handler and makes
 each request wait for a permit of its host (the downloader's slot key):
 

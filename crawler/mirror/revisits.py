@@ -93,6 +93,9 @@ class RevisitSchedule:
         state.mkdir(parents=True, exist_ok=True)
         self.path = state / REVISITS_FILE
         self._articles: dict[str, dict] = {}  # infoCode → its record, "d" kept up to date
+        # feed → infoCode → the same records: one feed's revisits found without
+        # going through every feed's (crawlall claims them feed by feed).
+        self._by_feed: dict[str, dict[str, dict]] = {}
         self._offset = 0
         self._mutex = threading.Lock()
         self._lock_file = FileLock(state / REVISITS_LOCK_FILE, self._mutex)
@@ -139,7 +142,11 @@ class RevisitSchedule:
         code = record["c"]
         if "f" in record:
             record.setdefault("d", 0)
+            earlier = self._articles.get(code)
+            if earlier is not None:
+                self._by_feed.get(earlier["f"], {}).pop(code, None)
             self._articles[code] = record
+            self._by_feed.setdefault(record["f"], {})[code] = record
             return
         article = self._articles.get(code)
         if article is None:
@@ -176,6 +183,9 @@ class RevisitSchedule:
             len(self._articles) - len(keep),
         )
         self._articles = keep
+        self._by_feed = {}
+        for code, record in keep.items():
+            self._by_feed.setdefault(record["f"], {})[code] = record
 
     @staticmethod
     def _record(a: Scheduled) -> dict:
@@ -208,9 +218,7 @@ class RevisitSchedule:
         with self.locked():
             self._read()
             due: list[Revisit] = []
-            for r in self._articles.values():
-                if r["f"] != feed:
-                    continue
+            for r in self._by_feed.get(feed, {}).values():
                 first, done = float(r["t"]), r["d"]
                 passed = [age for age in self.ages if age > done and first + age <= t]
                 if passed:

@@ -8,23 +8,21 @@ build time or the size of its Atom feeds.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from scrapy.crawler import Crawler
 
 from crawler.cleaning.cleaner import BodyCleaner, clean_digest
 from crawler.cleaning.rules import load_rules
 from crawler.items import Article, ArticleDropped
+from crawler.perfeed import feed_named
 from crawler.source.catalog import Feed
-
-if TYPE_CHECKING:
-    from crawler.spiders.feed import FeedSpider
 
 
 class CleanPipeline:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        self.cleaner: BodyCleaner | None = None
+        self.cleaners: dict[str, BodyCleaner] = {}  # by feed: its drop selectors and rules
         self.max_bytes = crawler.settings.getint("MIRROR_MAX_BODY_BYTES")
 
     @classmethod
@@ -34,10 +32,12 @@ class CleanPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
-        if self.cleaner is None:
-            self.cleaner = feed_cleaner(feed)
-        clean_article(item, feed, self.cleaner, self.max_bytes)  # counted by the spider
+        feed = feed_named(self.crawler, item.feed)
+        assert feed is not None  # an Article is of a feed the spider crawls
+        cleaner = self.cleaners.get(feed.name)
+        if cleaner is None:
+            cleaner = self.cleaners[feed.name] = feed_cleaner(feed)
+        clean_article(item, feed, cleaner, self.max_bytes)  # counted by the spider
         return item
 
 

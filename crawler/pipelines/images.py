@@ -46,6 +46,7 @@ from crawler.mirror.archive import write_atomic
 from crawler.mirror.images import IMAGES_DIR, image_sources, point_at
 from crawler.mirror.paths import IMAGES_PENDING_DIR, STATE_DIR
 from crawler.mirror.reader import FOLDERS
+from crawler.perfeed import feed_stats
 from crawler.pipelines.write import post_of
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class LocalImagesPipeline(FilesPipeline):
         self.root = Path(settings.get("MIRROR_DIR"))
         self.base_url = (settings.get("MIRROR_BASE_URL") or "").rstrip("/")
         self.timeout = settings.getfloat("MIRROR_IMAGES_TIMEOUT")
-        self.feed = ""
+        self.feeds: list[str] = []  # the feeds the spider crawls: their images pending
         self.retrying = False
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
 
@@ -86,12 +87,12 @@ class LocalImagesPipeline(FilesPipeline):
 
     def open_spider(self, spider: Spider | None = None) -> None:
         assert self.crawler.spider is not None
-        self.feed = self.crawler.spider.name or ""
+        spider = self.crawler.spider
+        self.feeds = list(getattr(spider, "feed_names", None) or [spider.name or ""])
         super().open_spider()
 
-    @property
-    def pending_path(self) -> Path:
-        return self.root / STATE_DIR / IMAGES_PENDING_DIR / f"pending-{self.feed}.jsonl"
+    def pending_path(self, feed: str) -> Path:
+        return self.root / STATE_DIR / IMAGES_PENDING_DIR / f"pending-{feed}.jsonl"
 
     # --- one article's images, before its post is written -------------------
 
@@ -128,17 +129,16 @@ class LocalImagesPipeline(FilesPipeline):
         if not isinstance(item, Article) or not item.body:
             return item
         requested = [s for s in image_sources(item.body) if self.image_request(s)]
-        stats = self.crawler.stats
-        assert stats is not None
+        stats = feed_stats(self.crawler, item.feed)
         local: dict[str, str] = {}
         failed: list[str] = []
         for source, (ok, value) in zip(requested, results, strict=False):
             if ok:
                 local[source] = self.local_src(value["path"])
-                stats.inc_value("mirror/images/local")
+                stats.inc("images/local")
             else:
                 failed.append(source)
-                stats.inc_value("mirror/images/failed")
+                stats.inc("images/failed")
         if local:
             item.body = point_at(item.body, local)
         if failed:
@@ -148,34 +148,42 @@ class LocalImagesPipeline(FilesPipeline):
     def note_pending(self, item: Article, sources: list[str]) -> None:
         filename = post_of(item).filename
         lines = "".join(json.dumps({"post": filename, "src": s}) + "\n" for s in sources)
+        pending = self.pending_path(item.feed)
         try:
-            self.pending_path.parent.mkdir(parents=True, exist_ok=True)
-            with self.pending_path.open("a", encoding="utf-8") as f:
+            pending.parent.mkdir(parents=True, exist_ok=True)
+            with pending.open("a", encoding="utf-8") as f:
                 f.write(lines)
         except OSError as e:
-            logger.error("Cannot note images to fetch again in %s: %s", self.pending_path, e)
+            logger.error("Cannot note images to fetch again in %s: %s", pending, e)
         for source in sources:
             logger.warning(
                 "Image %s of post %s (feed %s) could not be downloaded: the post keeps "
                 "its remote URL; the next run tries again",
                 html.unescape(source),
                 filename,
-                self.feed,
+                item.feed,
             )
 
     # --- the images earlier runs could not have -----------------------------
 
     def spider_idle(self) -> None:
-        if self.retrying or not self.pending_path.exists():
+        if self.retrying:
+            return
+        pending = [feed for feed in self.feeds if self.pending_path(feed).exists()]
+        if not pending:
             return
         self.retrying = True
-        deferred_from_coro(self.retry_pending())
+        deferred_from_coro(self.retry_feeds(pending))
         raise DontCloseSpider
 
-    def read_pending(self) -> list[tuple[str, str]]:
+    async def retry_feeds(self, feeds: list[str]) -> None:
+        for feed in feeds:
+            await self.retry_pending(feed)
+
+    def read_pending(self, feed: str) -> list[tuple[str, str]]:
         entries: dict[tuple[str, str], None] = {}
         try:
-            text = self.pending_path.read_text("utf-8")
+            text = self.pending_path(feed).read_text("utf-8")
         except OSError:
             return []
         for line in text.splitlines():
@@ -186,10 +194,10 @@ class LocalImagesPipeline(FilesPipeline):
                 continue  # a line cut short by a crash
         return list(entries)
 
-    async def retry_pending(self) -> None:
-        stats = self.crawler.stats
-        assert stats is not None and self.crawler.engine is not None
-        entries = self.read_pending()
+    async def retry_pending(self, feed: str) -> None:
+        stats = feed_stats(self.crawler, feed)
+        assert self.crawler.engine is not None
+        entries = self.read_pending(feed)
         still: list[tuple[str, str]] = []
         got: dict[str, dict[str, str]] = {}
         for post, source in entries:
@@ -213,18 +221,19 @@ class LocalImagesPipeline(FilesPipeline):
                 still.append((post, source))
                 continue
             got.setdefault(post, {})[source] = self.local_src(path)
-            stats.inc_value("mirror/images/retried")
+            stats.inc("images/retried")
         for post, sources in got.items():
             if not self.rewrite(post, sources):
                 still.extend((post, s) for s in sources)
         lines = "".join(json.dumps({"post": p, "src": s}) + "\n" for p, s in still)
+        pending = self.pending_path(feed)
         try:
             if lines:
-                write_atomic(self.pending_path, lines)
+                write_atomic(pending, lines)
             else:
-                self.pending_path.unlink(missing_ok=True)
+                pending.unlink(missing_ok=True)
         except OSError as e:
-            logger.error("Cannot update %s: %s", self.pending_path, e)
+            logger.error("Cannot update %s: %s", pending, e)
 
     def rewrite(self, filename: str, sources: dict[str, str]) -> bool:
         """Point the post ``filename`` (in ``_posts/`` or ``old_post/``) at its local images."""

@@ -7,7 +7,7 @@ so (:data:`crawler.signals.post_revised`: the capture keeps the revisit's
 response as the post's ``revision`` record), then writes the site's pages of
 it (:mod:`crawler.mirror.revisionsite`).
 
-Stats, per feed: ``mirror/revisits`` (answered, counted by the spider),
+Stats, per feed (``mirror/<feed>/…``): ``mirror/revisits`` (answered, counted by the spider),
 ``mirror/revisions`` (found), ``mirror/revisits/unchanged``,
 ``mirror/revisits/other_fields`` (date or outlet alone changed: logged, not a
 revision), ``mirror/revisits/gone`` (the post file is no longer there, or
@@ -30,6 +30,7 @@ from crawler.mirror.archive import FormatError, Post, read, render
 from crawler.mirror.revisions import compare, find_post, record
 from crawler.mirror.revisits import Scheduled, revisit_schedule
 from crawler.mirror.rotation import now_from_settings
+from crawler.perfeed import feed_stats
 from crawler.signals import post_revised
 
 logger = logging.getLogger(__name__)
@@ -70,10 +71,10 @@ class Reviser:
     def revise(self, item: Article, fetched: Post) -> None:
         """Compare a revisit's article with its post; record a revision if it
         differs (OSError: the mirror cannot take it)."""
-        stats = self.crawler.stats
+        stats = feed_stats(self.crawler, item.feed)
         path = find_post(self.root, item.revisit)
         if path is None:
-            stats.inc_value("mirror/revisits/gone")
+            stats.inc("revisits/gone")
             logger.warning(
                 "Revisited article %s of feed %s has no post %s any more: nothing to revise",
                 item.info_code,
@@ -84,12 +85,12 @@ class Reviser:
         try:
             current = read(path)
         except FormatError as e:
-            stats.inc_value("mirror/revisits/unreadable")
+            stats.inc("revisits/unreadable")
             logger.error("Revisited article %s of feed %s: %s", item.info_code, item.feed, e)
             return
         found = compare(current, fetched)
         if found.other:
-            stats.inc_value("mirror/revisits/other_fields")
+            stats.inc("revisits/other_fields")
             logger.info(
                 "Revisited article %s of feed %s: its %s changed (%s), kept as first fetched "
                 "(not a revision) <%s>",
@@ -100,13 +101,13 @@ class Reviser:
                 item.url,
             )
         if not found.revised:
-            stats.inc_value("mirror/revisits/unchanged")
+            stats.inc("revisits/unchanged")
             return
         # The post keeps its file (date) and category (outlet): its URL stays.
         new = replace(current, title=fetched.title, body=fetched.body, path=None)
         when = now_from_settings(self.crawler.settings)
         kept = record(path, item.info_code, render(new, self.base_url), when, self.durable)
-        stats.inc_value("mirror/revisions")
+        stats.inc("revisions")
         logger.info(
             "Revised article %s of feed %s: its %s changed; the earlier version is kept as %s",
             item.info_code,
@@ -119,7 +120,7 @@ class Reviser:
             try:
                 revisionsite.publish(self.root, item.info_code, path)
             except FormatError as e:  # an earlier version edited by hand: scrapy verify says more
-                stats.inc_value("mirror/errors/site")
+                stats.inc("errors/site")
                 logger.error(
                     "Cannot write the site pages of the revisions of %s: %s", item.info_code, e
                 )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from scrapy.crawler import Crawler
 
 from crawler.items import Article, ArticleDropped, Outcome
+from crawler.perfeed import feed_named
 from crawler.source.catalog import INFO_CODE, Feed
 from crawler.source.dates import parse_date
 from crawler.source.fields import one_line, outlet_name, takes_outlet
-
-if TYPE_CHECKING:
-    from crawler.spiders.feed import FeedSpider
 
 
 class ValidatePipeline:
@@ -26,7 +24,8 @@ class ValidatePipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        feed = cast("FeedSpider", self.crawler.spider).feed  # an Article is a FeedSpider's
+        feed = feed_named(self.crawler, item.feed)
+        assert feed is not None  # an Article is of a feed the spider crawls
         check_article(item, feed)  # counted by the spider, with the claim settled
         return item
 

@@ -25,6 +25,7 @@ from crawler.mirror.archive import (
     write_atomic,
 )
 from crawler.mirror.dedup import dedup_store
+from crawler.perfeed import feed_stats
 from crawler.pipelines.revise import Reviser
 from crawler.signals import listened, post_written
 
@@ -68,6 +69,7 @@ class WritePipeline:
             return item
         post = post_of(item)
         path = self.posts / post.filename
+        stats = feed_stats(self.crawler, item.feed)
         try:
             if item.revisit:
                 self.reviser.revise(item, post)
@@ -80,7 +82,7 @@ class WritePipeline:
                 self.write_category(post)
                 self.reviser.schedule(item, post)
         except OSError as e:
-            self.crawler.stats.inc_value("mirror/errors/storage")
+            stats.inc("errors/storage")
             logger.error(
                 "Cannot write post %s of feed %s to %s: %s; stopping the crawl",
                 post.info_code,
@@ -88,7 +90,7 @@ class WritePipeline:
                 e.filename or path,
                 e.strerror or e,
             )
-            self.crawler.stats.set_value("mirror/storage_error", str(e.filename or path))
+            stats.set("storage_error", str(e.filename or path))
             if not self.stopping:
                 self.stopping = True
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
@@ -101,10 +103,10 @@ class WritePipeline:
                 log_level="DEBUG",
             ) from e
         if written is None:
-            self.crawler.stats.inc_value("mirror/known")
+            stats.inc("known")
             logger.debug("Post %s was written meanwhile by another crawl", post.info_code)
         else:
-            self.crawler.stats.inc_value("mirror/new")
+            stats.inc("new")
             logger.debug("Mirrored %s of feed %s to %s", post.info_code, item.feed, written)
             if listened(self.crawler.signals, post_written):  # the capture, when on
                 self.crawler.signals.send_catch_log(signal=post_written, item=item, path=written)

@@ -12,9 +12,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.http import Response, TextResponse
+from scrapy.utils.response import get_base_url
 
 from crawler.source.catalog import INFO_CODE, Feed
 
@@ -107,9 +108,10 @@ class HtmlListing:
         entries: dict[str, Entry] = {}
         rejected: list[Rejected] = []
         seen = 0
+        base = get_base_url(response)  # response.urljoin's, read once for the page
         for href in response.css("a::attr(href)").getall():
             try:
-                url = response.urljoin(href.strip())
+                url = urljoin(base, href.strip())
             except ValueError:  # not a URL at all (e.g. "http://[::1")
                 continue
             match = self.feed.share_link.search(url)

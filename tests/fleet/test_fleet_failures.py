@@ -113,5 +113,5 @@ def test_a_callback_that_meets_a_lost_redis_ends_without_a_traceback():
     page = HtmlResponse("http://127.0.0.1/list.html", body=b"<html></html>")
     lost = FleetUnavailable("Redis at redis://127.0.0.1:9/0 is unreachable")
     assert coordinator.process_spider_exception(page, lost) == []
-    assert crawler.stats.get_value("mirror/errors/redis_unavailable") == 1
+    assert crawler.stats.get_value("mirror/feed/errors/redis_unavailable") == 1  # the feed's
     assert coordinator.process_spider_exception(page, ValueError("other")) is None
