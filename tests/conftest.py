@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +20,24 @@ DATA = Path(__file__).parent / "data"
 FAST = [
     "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO", "-s", "RETRY_BACKOFF_BASE=0.05",
 ]  # fmt: skip
+
+
+# Where the suite's temporary files go unless TMPDIR says: a tmpfs with room to
+# spare. Every post is written with fsync, which on a disk waits for it: the
+# reader's 400 round trips took twice as long. Durability is not what these
+# tests check (a SIGKILL keeps the page cache; tests/test_storage_faults.py
+# mounts its own tmpfs); a small /dev/shm (a container's 64 MB) is not used.
+TMPFS = Path("/dev/shm")
+TMPFS_ROOM = 2 << 30
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("TMPDIR") or not TMPFS.is_dir() or not os.access(TMPFS, os.W_OK):
+        return
+    if shutil.disk_usage(TMPFS).free < TMPFS_ROOM:
+        return
+    tempfile.tempdir = str(TMPFS)  # tmp_path's root too
+    os.environ["TMPDIR"] = str(TMPFS)  # the commands and servers the tests start
 
 
 class ReplicaServer(ReplicaProcess):

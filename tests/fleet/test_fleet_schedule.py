@@ -24,14 +24,20 @@ def test_two_schedulers_crawl_each_tick_once(slow_replica, redis_url, tmp_path):
     ]  # fmt: skip
     assert [finish(s, timeout=120) for s in schedulers] == [0, 0], schedulers[0].output[-3000:]
     by_path = slow_replica.stats()["by_path"]
-    # Two ticks: each feed's first listing page read once per tick, by one of them.
-    assert by_path["/category/kunmingribao.html"] == 2, by_path
-    assert by_path["/category/yunnanribao.html"] == 2, by_path
+    ran = [{line.split("FLEET_TICK=")[1].split()[0] for line in s.lines if "FLEET_TICK=" in line}
+           for s in schedulers]  # fmt: skip
+    # Each ran two ticks, one at least the same as the other's. Mostly both ran
+    # the same two; a scheduler that started past a tick's boundary (the two
+    # start a second apart under load), or whose run outlasted --every, ran a
+    # third one alone.
+    assert [len(ticks) for ticks in ran] == [2, 2], ran
+    assert ran[0] & ran[1], ran
+    ticks = ran[0] | ran[1]
+    # Each tick: each feed's first listing page read once, by one of them.
+    assert by_path["/category/kunmingribao.html"] == len(ticks), (by_path, ran)
+    assert by_path["/category/yunnanribao.html"] == len(ticks), (by_path, ran)
     # Each article fetched once over both ticks (500s aside: retried each run).
     articles = {p: n for p, n in by_path.items()
                 if kind_of(urlsplit(p).path) in {"share", "api", "content"}}  # fmt: skip
     assert articles and all(n == 1 for p, n in articles.items() if "fault-500" not in p)
     assert len(mirror.posts()) == 80
-    ticks = {line.split("FLEET_TICK=")[1].split()[0]
-             for s in schedulers for line in s.lines if "FLEET_TICK=" in line}  # fmt: skip
-    assert len(ticks) == 2, ticks

@@ -110,13 +110,21 @@ PRELOAD = (
 
 
 def preloaded() -> list[str]:
-    """The modules the forkserver imports: :data:`PRELOAD`, Scrapy's commands and
-    the crawler's modules, each importable from wherever the server starts."""
+    """The modules the forkserver imports: :data:`PRELOAD`, the modules of every
+    component Scrapy's default settings name (its middlewares, extensions,
+    download handlers…: else each crawl imports them again, aiohttp and
+    tldextract among them), Scrapy's commands and the crawler's modules, each
+    importable from wherever the server starts."""
     import scrapy.commands
+    from scrapy.settings import default_settings
 
     import crawler
 
     names = list(PRELOAD)
+    for value in vars(default_settings).values():
+        for path in [*value.keys(), *value.values()] if isinstance(value, dict) else [value]:
+            if isinstance(path, str) and path.startswith("scrapy.") and path.count(".") > 1:
+                names.append(path.rpartition(".")[0])
     for package in (scrapy.commands, crawler):
         for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
             if module.name != "crawler.settings" and not module.name.startswith("crawler.fleet"):
