@@ -139,3 +139,16 @@ def process_of(crawler: Crawler) -> MirrorProcess:
         crawler.mirror_process = own  # type: ignore[attr-defined]
         crawler.signals.connect(own.close, signal=signals.engine_stopped)
     return own
+
+
+def acquire_for(crawler: Crawler, kind: str, key: str, make: Callable[[], T]) -> T:
+    """The part ``kind`` for ``key`` of ``crawler``'s process object
+    (:meth:`MirrorProcess.acquire`), given back when the crawler's engine stops."""
+    process = process_of(crawler)
+    part = process.acquire(kind, key, make)
+
+    def give_back() -> None:
+        process.release(part)
+
+    crawler.signals.connect(give_back, signal=signals.engine_stopped, weak=False)
+    return part

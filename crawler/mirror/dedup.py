@@ -28,14 +28,13 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 
-from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of, is_stale_temp, post_names
 from crawler.mirror.lock import FileLock
 from crawler.mirror.paths import INDEX_FILE, INDEX_LOCK_FILE, STATE_DIR, WALKED_DIR, WALKS_DIR
-from crawler.process import process_of
+from crawler.process import acquire_for
 
 logger = logging.getLogger(__name__)
 
@@ -395,13 +394,7 @@ def dedup_store(crawler: Crawler) -> DedupStore:
         return store
     path = crawler.settings.get("MIRROR_DEDUP_STORE")
     cls = load_object(path)
-    process = process_of(crawler)
     key = f"{path}|{Path(crawler.settings.get('MIRROR_DIR')).resolve()}"
-    made = process.acquire("dedup-store", key, lambda: build_from_crawler(cls, crawler))
+    made = acquire_for(crawler, "dedup-store", key, lambda: build_from_crawler(cls, crawler))
     crawler.dedup_store = made  # type: ignore[attr-defined]
-
-    def give_back() -> None:
-        process.release(made)
-
-    crawler.signals.connect(give_back, signal=signals.engine_stopped, weak=False)
     return made

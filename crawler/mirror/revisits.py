@@ -36,13 +36,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.mirror.lock import FileLock
 from crawler.mirror.paths import REVISITS_FILE, REVISITS_LOCK_FILE, STATE_DIR
 from crawler.ops.scheduler import parse_duration
-from crawler.process import process_of
+from crawler.process import acquire_for
 
 logger = logging.getLogger(__name__)
 
@@ -263,13 +262,7 @@ def revisit_schedule(crawler: Crawler) -> RevisitSchedule | None:
         crawler.revisit_schedule = None  # type: ignore[attr-defined]
         return None
     mirror_dir = settings.get("MIRROR_DIR")
-    process = process_of(crawler)
     key = f"{Path(mirror_dir).resolve()}|{ages}"
-    made = process.acquire("revisit-schedule", key, lambda: RevisitSchedule(mirror_dir, ages))
+    made = acquire_for(crawler, "revisit-schedule", key, lambda: RevisitSchedule(mirror_dir, ages))
     crawler.revisit_schedule = made  # type: ignore[attr-defined]
-
-    def give_back() -> None:
-        process.release(made)
-
-    crawler.signals.connect(give_back, signal=signals.engine_stopped, weak=False)
     return made
