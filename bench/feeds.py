@@ -37,7 +37,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -47,11 +46,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import PROJECT_ROOT, BenchReplica, measure, scrapy, settings_args
+from bench.harness import PROJECT_ROOT, BenchReplica, measure, scrapy, settings_args, write_results
 
 PYTHON = sys.executable
 
-RESULTS = PROJECT_ROOT / "bench" / "results"
 TEMPLATE = "kunmingribao"
 PER_PAGE = 10
 TARGET_CPU_MS = 3.0
@@ -239,10 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     results = run(sizes, extra, args.baseline, args.baseline_max, say)
     print(table(results))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"feeds-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), "utf-8")
-    print(f"\nResults written to {out.relative_to(PROJECT_ROOT)}")
+    write_results(results, "feeds")
     return 0
 
 

@@ -26,7 +26,6 @@ and writes everything to ``bench/results/fleet-<timestamp>.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -45,10 +44,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import PROJECT_ROOT, child_env
+from bench.harness import child_env, write_results
 from replica.process import ReplicaProcess
 
-RESULTS = PROJECT_ROOT / "bench" / "results"
 NEW = re.compile(r"^\d+ feeds?, (\d+) new posts?", re.M)
 
 
@@ -224,10 +222,7 @@ def main() -> int:
                   f"{r['vs_one_worker']!s:>6}{r['crawl_s']:>9}{r['crawl_posts_per_s']!s:>9}"
                   f"{r['crawl_vs_one_worker']!s:>6}{r['max_in_flight']:>10}"
                   f"{r['worker_cpu_s']:>7}{r['load_before']:>6}  {r['per_worker']}")  # fmt: skip
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"fleet-{datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(json.dumps(results, indent=2), "utf-8")
-    print(f"\nwritten to {out.relative_to(PROJECT_ROOT)}")
+    write_results(results, "fleet")
     return 0
 
 

@@ -16,6 +16,7 @@ import yaml
 from replica.process import ReplicaProcess
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RESULTS = PROJECT_ROOT / "bench" / "results"
 
 
 def child_env(root: Path = PROJECT_ROOT) -> dict[str, str]:
@@ -126,4 +127,14 @@ def settings_args(settings: dict[str, Any]) -> list[str]:
         elif isinstance(value, bool):
             value = str(value)
         out += ["-s", f"{name}={value}"]
+    return out
+
+
+def write_results(results: Any, name: str = "", indent: int = 2) -> Path:
+    """``results`` as JSON in ``bench/results/[name-]<timestamp>.json``, said on stdout."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = RESULTS / (f"{name}-{stamp}.json" if name else f"{stamp}.json")
+    out.write_text(json.dumps(results, indent=indent, ensure_ascii=False), "utf-8")
+    print(f"\nResults written to {out.relative_to(PROJECT_ROOT)}")
     return out

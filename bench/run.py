@@ -39,15 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import (
     PROJECT_ROOT,
+    RESULTS,
     BenchReplica,
     Measure,
     measure,
     scrapy,
     settings_args,
     write_catalog,
+    write_results,
 )
 
-RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 PYTHON = sys.executable
 
 
@@ -402,8 +403,8 @@ def run(cfg: Config, say: Any = print, work_root: Path | None = None) -> dict[st
             say("Profile of a 0 ms backfill of ours (cProfile)")
             results["profile"] = profile_run(cfg, now, work / "profile")
             if not cfg.keep:
-                kept = RESULTS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-ours.prof"
-                RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+                kept = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-ours.prof"
+                RESULTS.mkdir(parents=True, exist_ok=True)
                 shutil.copy(results["profile"]["file"], kept)
                 results["profile"]["file"] = str(kept)
         if cfg.startup_sizes:
@@ -563,10 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg, work_dir = parse_args(argv)
     results = run(cfg, say=lambda msg: print(msg, file=sys.stderr, flush=True), work_root=work_dir)
     print(table(results))
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), "utf-8")
-    print(f"\nResults written to {out.relative_to(PROJECT_ROOT)}")
+    write_results(results)
     return 0
 
 
