@@ -43,23 +43,29 @@ class FeedHostsMiddleware(OffsiteMiddleware):
         mw = cls(crawler.stats)
         mw.crawler = crawler
         mw.feed_regexes = {}
+        mw.by_feed = {}
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         return mw
 
     feed_regexes: dict[tuple[str, ...], re.Pattern[str]]  # by hosts: feeds share them
+    by_feed: dict[str, tuple[list[str], re.Pattern[str]]]  # by feed name: found once
 
     def feed_hosts(self, request: Request) -> tuple[list[str], re.Pattern[str] | None]:
         """The hosts of the request's feed and their pattern; None: the spider's."""
         feed = feed_named(self.crawler, request.meta.get(FEED)) if FEED in request.meta else None
         if feed is None:
             return list(getattr(self.crawler.spider, "allowed_domains", None) or []), None
+        known = self.by_feed.get(feed.name)
+        if known is not None:
+            return known
         hosts = tuple(feed_hosts(feed))
         regex = self.feed_regexes.get(hosts)
         if regex is None:
             regex = self.feed_regexes[hosts] = self.get_host_regex(
                 SimpleNamespace(allowed_domains=hosts)  # type: ignore[arg-type]
             )
-        return list(hosts), regex
+        known = self.by_feed[feed.name] = (list(hosts), regex)
+        return known
 
     # Without the spider argument Scrapy 2.19 deprecated (and no longer passes).
     def process_request(self, request: Request) -> None:  # type: ignore[override]
