@@ -54,6 +54,7 @@ from scrapy.http import Response
 from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
 
+from crawler.cleaning.articles import clean_article, feed_cleaner
 from crawler.cleaning.cleaner import BodyCleaner, cleaner_version
 from crawler.items import Article, ArticleDropped
 from crawler.middlewares.encoding import decoded
@@ -81,7 +82,6 @@ from crawler.mirror.capture import (
 from crawler.mirror.revisions import record, versions
 from crawler.mirror.revisits import parse_ages
 from crawler.mirror.rotation import now_from_settings
-from crawler.pipelines.clean import clean_article, feed_cleaner
 from crawler.pipelines.validate import check_article
 from crawler.pipelines.write import post_of
 from crawler.source.article import article_urls, extract_article

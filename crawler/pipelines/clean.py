@@ -1,5 +1,6 @@
 """Cleans the article body (SPEC §3.2) with the feed's own boilerplate rules
-(``drop``) and its source's markup rules (``cleaning``, :mod:`crawler.cleaning.rules`).
+(``drop``) and its source's markup rules (``cleaning``, :mod:`crawler.cleaning.rules`):
+:func:`crawler.cleaning.articles.clean_article`.
 
 A body larger than ``MIRROR_MAX_BODY_BYTES`` once cleaned is dropped as
 ``too_large``: nothing a source sends may make one post multiply the site's
@@ -12,11 +13,10 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.cleaning.cleaner import BodyCleaner, clean_digest
-from crawler.cleaning.rules import load_rules
-from crawler.items import Article, ArticleDropped
+from crawler.cleaning.articles import clean_article, feed_cleaner
+from crawler.cleaning.cleaner import BodyCleaner
+from crawler.items import Article
 from crawler.perfeed import feed_named
-from crawler.source.catalog import Feed
 
 
 class CleanPipeline:
@@ -39,32 +39,3 @@ class CleanPipeline:
             cleaner = self.cleaners[feed.name] = feed_cleaner(feed)
         clean_article(item, feed, cleaner, self.max_bytes)  # counted by the spider
         return item
-
-
-def feed_cleaner(feed: Feed) -> BodyCleaner:
-    """The cleaner of ``feed``'s bodies: its ``drop`` selectors and its
-    source's rules (``cleaning``); a crawl's and ``scrapy rebuild``'s."""
-    return BodyCleaner(feed.drop, load_rules(feed.cleaning))
-
-
-def clean_article(
-    item: Article,
-    feed: Feed,
-    cleaner: BodyCleaner,
-    max_bytes: int,
-    fired: set[str] | None = None,
-) -> None:
-    """Cleans ``item``'s body (and digest); :class:`ArticleDropped` if nothing
-    (or too much) is left. ``fired`` collects the cleaning rules that removed
-    something (:meth:`BodyCleaner.clean`)."""
-    item.body = cleaner.clean(item.body or "", item.url, fired)
-    if feed.rolling:
-        item.digest = clean_digest(item.digest or "")
-    if not item.body:
-        raise ArticleDropped("empty_body")
-    if max_bytes > 0:
-        size = len(item.body.encode("utf-8"))
-        if size > max_bytes:
-            raise ArticleDropped(
-                "too_large", f"{size} bytes once cleaned, over MIRROR_MAX_BODY_BYTES {max_bytes}"
-            )
