@@ -56,4 +56,9 @@ class ArticleDropped(DropItem):
         message = f"{reason}: {detail}" if drop and detail else (detail or reason)
         super().__init__(message, log_level=log_level)
         self.reason = reason
+        self.detail = detail
         self.outcome = outcome
+
+    def __reduce__(self) -> tuple[type[ArticleDropped], tuple[str, str, Outcome, str | None]]:
+        # As a worker process sends it back (crawler.offload): whole, not its message alone.
+        return type(self), (self.reason, self.detail, self.outcome, self.log_level)

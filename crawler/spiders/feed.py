@@ -30,7 +30,7 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotSupported
-from scrapy.http import Request, Response
+from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.asyncio import sleep
 from twisted.python.failure import Failure
@@ -40,8 +40,9 @@ from crawler.middlewares.capture import EXCHANGE, LISTING
 from crawler.mirror.dedup import DedupStore, dedup_store
 from crawler.mirror.revisits import Revisit, RevisitSchedule, revisit_schedule
 from crawler.mirror.rotation import now_from_settings
+from crawler.offload.pool import WorkerPool, worker_pool
 from crawler.perfeed import FEED, FeedStats, feed_stats
-from crawler.source.article import article_urls, extract_article, wanted
+from crawler.source.article import Fields, article_fields, article_urls, build_article, wanted
 from crawler.source.catalog import Feed
 from crawler.source.failures import cause, describe, error_kind, failed_request
 from crawler.source.listings import (
@@ -113,6 +114,11 @@ class FeedSpider(scrapy.Spider):
         """Where this spider claims articles and remembers outcomes: the
         crawler's one store (``MIRROR_DEDUP_STORE``), the writer's too."""
         return dedup_store(self.crawler)
+
+    @property
+    def workers(self) -> WorkerPool:
+        """The process's worker processes (the clean pipeline's too)."""
+        return worker_pool(self.crawler)
 
     @property
     def revisits(self) -> RevisitSchedule | None:
@@ -412,18 +418,30 @@ class FeedSpider(scrapy.Spider):
             dont_filter=True,
         )
 
-    def parse_article(self, response: Response, entry: Entry, share_url: str) -> Iterator[Article]:
+    async def parse_article(
+        self, response: Response, entry: Entry, share_url: str
+    ) -> AsyncIterator[Article]:
         run = self.run_of(response)
         revisit = response.meta.get("revisit", "")
         if revisit:
             run.stats.inc("revisits")
         try:
-            article = extract_article(response, run.feed, entry, share_url)
+            found = await self.article_fields(response, run.feed)
         except ValueError as e:
             self.drop(run, entry.info_code, response.url, str(e), revisit=bool(revisit))
             return
+        article = build_article(run.feed, entry, response.url, share_url, found)
         article.revisit = revisit
         yield article
+
+    async def article_fields(self, response: Response, feed: Feed) -> Fields:
+        """The fields of an article's response, read in a worker process when
+        one is free (:mod:`crawler.offload`); ValueError: unreadable."""
+        if not isinstance(response, TextResponse):
+            return article_fields(response, feed)  # raises not_html
+        return await self.workers.call(
+            "page_fields", feed, type(response), response.url, response.body, response.encoding
+        )
 
     def article_failed(self, failure: Failure) -> None:
         request = failed_request(failure)

@@ -1,0 +1,93 @@
+"""A worker process: ``python -m crawler.offload.child FD``, started by
+:class:`~crawler.offload.pool.WorkerPool` with one end of a socket pair as ``FD``.
+
+Messages are pickles, each after its length (:data:`HEADER`), on a socket
+only its parent holds the other end of:
+
+- in: ``("feed", key, feed)`` once per feed, then ``("job", id, name, key, args)``;
+- out: ``("ready",)`` once imported, then ``("ok", id, result)`` or
+  ``("error", id, exception)`` for each job, in order.
+
+A thread reads what comes in as it comes, so that the parent never waits to
+send while this process is busy sending it results. The process ends when
+its parent closes the socket (or dies); it runs in a session of its own, so
+a terminal's Ctrl-C is its parent's to handle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import queue
+import socket
+import struct
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from crawler.offload.jobs import Jobs
+
+HEADER = struct.Struct("!I")  # a message's length, before it
+
+
+def frame(message: Any) -> bytes:
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
+
+
+def answer(jid: int, jobs: Jobs, name: str, feed: Any, args: tuple[Any, ...]) -> bytes:
+    """The answer to job ``jid``: its result, or the exception it raised."""
+    try:
+        if name not in Jobs.NAMES:
+            raise LookupError(f"no job named {name!r}")
+        return frame(("ok", jid, getattr(jobs, name)(feed, *args)))
+    except Exception as e:
+        try:
+            return frame(("error", jid, e))
+        except Exception:  # an exception that does not pickle: its words do
+            return frame(("error", jid, RuntimeError(f"{type(e).__name__}: {e}")))
+
+
+def read_all(stream: BinaryIO, inbox: queue.SimpleQueue[bytes | None]) -> None:
+    """Put each message read from ``stream`` in ``inbox``, then None when it ends."""
+    try:
+        while len(head := stream.read(HEADER.size)) == HEADER.size:
+            (size,) = HEADER.unpack(head)
+            inbox.put(stream.read(size))
+    except OSError:
+        pass
+    inbox.put(None)
+
+
+def received(inbox: queue.SimpleQueue[bytes | None]) -> Iterator[Any]:
+    while (data := inbox.get()) is not None:
+        yield pickle.loads(data)
+
+
+def serve(sock: socket.socket) -> None:
+    jobs = Jobs()
+    feeds: dict[str, Any] = {}
+    inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    stream = sock.makefile("rb")
+    threading.Thread(target=read_all, args=(stream, inbox), daemon=True).start()
+    sock.sendall(frame(("ready",)))
+    for message in received(inbox):
+        if message[0] == "feed":
+            feeds[message[1]] = message[2]
+        else:
+            _, jid, name, key, args = message
+            sock.sendall(answer(jid, jobs, name, feeds.get(key), args))
+
+
+def main(argv: list[str]) -> None:
+    with contextlib.suppress(OSError):  # the parent is gone: nothing is left to answer
+        serve(socket.socket(fileno=int(argv[0])))
+    # Nothing to flush or close: skip the interpreter's teardown, which the
+    # crawl would otherwise wait for at its end.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

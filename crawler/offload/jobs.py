@@ -1,0 +1,40 @@
+"""The jobs of a worker process, and of the crawl itself when no worker takes one.
+
+Pure functions of a feed and plain values: :class:`Jobs` runs them with what
+it keeps per feed (its body cleaner), in a worker process or, when there is
+none, in the crawl's own; both run the same code, so a post is the same
+whichever process built it.
+"""
+
+from __future__ import annotations
+
+from scrapy.http import TextResponse
+
+from crawler.cleaning.articles import clean_article, feed_cleaner
+from crawler.cleaning.cleaner import BodyCleaner
+from crawler.items import Article
+from crawler.source.article import Fields, article_fields
+from crawler.source.catalog import Feed
+
+
+class Jobs:
+    NAMES = frozenset({"page_fields", "cleaned"})  # what a worker may be asked to run
+
+    def __init__(self) -> None:
+        self.cleaners: dict[int, BodyCleaner] = {}  # by feed (kept alive by their owner)
+
+    def page_fields(
+        self, feed: Feed, kind: type[TextResponse], url: str, body: bytes, encoding: str
+    ) -> Fields:
+        """The article fields of a text response given as its parts: its class,
+        URL, body and the encoding the crawl read it with (ValueError: unreadable)."""
+        return article_fields(kind(url=url, body=body, encoding=encoding), feed)
+
+    def cleaned(self, feed: Feed, item: Article, max_bytes: int) -> tuple[str | None, str | None]:
+        """The article's body and digest once cleaned (:func:`clean_article`;
+        :class:`~crawler.items.ArticleDropped` when nothing, or too much, is left)."""
+        cleaner = self.cleaners.get(id(feed))
+        if cleaner is None:
+            cleaner = self.cleaners[id(feed)] = feed_cleaner(feed)
+        clean_article(item, feed, cleaner, max_bytes)
+        return item.body, item.digest
