@@ -33,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import PROJECT_ROOT, BenchReplica, measure, scrapy, settings_args, write_catalog
+from bench.probes import finished_now
 
 NOW = "2026-12-01T03:30:00+00:00"
 FEED = "kunmingribao"
@@ -118,7 +119,11 @@ class Pipelines:
         spidercls = module("spiderloader").spider_class(feeds[FEED])
         settings = {k: getattr(defaults, k) for k in dir(defaults) if k.isupper()}
         settings.update(
-            MIRROR_DIR=str(mirror), NEWS_FEEDS_FILE=str(catalog), MIRROR_NOW=NOW, EXTENSIONS={}
+            MIRROR_DIR=str(mirror),
+            NEWS_FEEDS_FILE=str(catalog),
+            MIRROR_NOW=NOW,
+            EXTENSIONS={},
+            MIRROR_WORKERS=0,  # the work itself, in this process (a baseline ignores it)
         )
         self.crawler = crawler = get_crawler(spidercls, settings)
         crawler.spider = spidercls()
@@ -137,7 +142,7 @@ class Pipelines:
         spent = 0
         for stage, cpu in zip(self.stages, self.cpu, strict=True):
             start = time.thread_time_ns()
-            item = stage.process_item(item)
+            item = finished_now(stage.process_item(item))
             took = time.thread_time_ns() - start
             cpu.append(took)
             spent += took

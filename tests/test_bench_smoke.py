@@ -25,12 +25,14 @@ def test_the_quick_suite_reports_every_figure(tmp_path):
     results = json.loads(json.dumps(results))  # what is written is JSON
 
     backfill = results["backfill"]["0ms"]
-    for system in ("ours", "ours_serial", "bare_scrapy", "sequential"):
+    for system in ("ours", "ours_serial", "ours_one_process", "bare_scrapy", "sequential"):
         figures = backfill[system]
         assert figures["wall_s"] > 0 and figures["cpu_s"] > 0 and figures["max_rss_mb"] > 0
         assert figures["items"] == backfill["ours"]["items"] >= 30, system  # the same pages
     assert backfill["ours"]["posts"] == backfill["sequential"]["posts"] == backfill["ours"]["items"]
     assert backfill["ratios"]["vs_sequential"] > 0 and backfill["ratios"]["vs_bare_scrapy"] > 0
+    assert backfill["ratios"]["vs_ours_one_process"] > 0
+    assert 0 < backfill["ours"]["process_cpu_s"] <= backfill["ours"]["cpu_s"]
     pipeline = backfill["ours"]["pipeline"]
     assert pipeline["items"] == backfill["ours"]["items"]
     assert 0 < pipeline["total"]["median_us"] <= pipeline["total"]["p99_us"]
