@@ -59,6 +59,9 @@ class WritePipeline:
         self.categories: set[str] = set()
         self.stopping = False
         self.reviser = Reviser(crawler)  # revisits: the schedule and the revisions
+        # Whether post_written has a receiver (the capture, connected as it is
+        # built): asked at the first post, not at every one.
+        self.tell: bool | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WritePipeline:
@@ -108,7 +111,9 @@ class WritePipeline:
         else:
             stats.inc("new")
             logger.debug("Mirrored %s of feed %s to %s", post.info_code, item.feed, written)
-            if listened(self.crawler.signals, post_written):  # the capture, when on
+            if self.tell is None:
+                self.tell = listened(self.crawler.signals, post_written)
+            if self.tell:  # the capture, when on
                 self.crawler.signals.send_catch_log(signal=post_written, item=item, path=written)
         return item
 
