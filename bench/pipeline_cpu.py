@@ -124,6 +124,7 @@ class Pipelines:
             MIRROR_NOW=NOW,
             EXTENSIONS={},
             MIRROR_WORKERS=0,  # the work itself, in this process (a baseline ignores it)
+            MEMUSAGE_ENABLED=False,  # never started: its engine_stopped would fail on close
         )
         self.crawler = crawler = get_crawler(spidercls, settings)
         crawler.spider = spidercls()

@@ -478,7 +478,8 @@ def table(results: dict[str, Any]) -> str:
         p = ours.get("pipeline", {}).get("total")
         if p:
             rows.append((
-                "  pipeline CPU/article (reactor) med | p99", f"{p['median_us']:.0f} | {p['p99_us']:.0f} µs",
+                "  pipeline CPU/article (reactor) med | p99",
+                f"{p['median_us']:.0f} | {p['p99_us']:.0f} µs",
                 "", "", "", "", " ".join(
                     f"{n[:-8] or n}:{s['median_us']:.0f}"
                     for n, s in ours["pipeline"]["stages"].items()
