@@ -8,6 +8,9 @@ import logging
 import os
 import re
 import signal
+import socket
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -224,3 +227,21 @@ def test_ctrl_c_at_the_terminal_is_the_crawls_alone(feed):
         assert proc.returncode == 0
 
     asyncio.run(run())
+
+
+def test_a_worker_that_cannot_start_says_so_in_one_line(tmp_path):
+    """A broken install (here nh3 shadowed by a module that fails to import):
+    one line on stderr and exit status 1, no traceback; the crawl, told by the
+    closed socket, does the jobs itself (test_the_jobs_of_a_killed_worker…)."""
+    (tmp_path / "nh3.py").write_text("raise ImportError('nh3 is broken here')\n")
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+        done = subprocess.run(
+            [sys.executable, "-m", "crawler.offload.child", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: a worker process cannot start: ImportError: nh3 is broken here\n"
+    )

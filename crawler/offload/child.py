@@ -25,9 +25,10 @@ import struct
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from crawler.offload.jobs import Jobs
+if TYPE_CHECKING:
+    from crawler.offload.jobs import Jobs
 
 HEADER = struct.Struct("!I")  # a message's length, before it
 
@@ -40,7 +41,7 @@ def frame(message: Any) -> bytes:
 def answer(jid: int, jobs: Jobs, name: str, feed: Any, args: tuple[Any, ...]) -> bytes:
     """The answer to job ``jid``: its result, or the exception it raised."""
     try:
-        if name not in Jobs.NAMES:
+        if name not in jobs.NAMES:
             raise LookupError(f"no job named {name!r}")
         return frame(("ok", jid, getattr(jobs, name)(feed, *args)))
     except Exception as e:
@@ -66,8 +67,7 @@ def received(inbox: queue.SimpleQueue[bytes | None]) -> Iterator[Any]:
         yield pickle.loads(data)
 
 
-def serve(sock: socket.socket) -> None:
-    jobs = Jobs()
+def serve(sock: socket.socket, jobs: Jobs) -> None:
     feeds: dict[str, Any] = {}
     inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
     stream = sock.makefile("rb")
@@ -82,8 +82,14 @@ def serve(sock: socket.socket) -> None:
 
 
 def main(argv: list[str]) -> None:
+    sock = socket.socket(fileno=int(argv[0]))
+    try:
+        from crawler.offload.jobs import Jobs  # what a job needs: lxml, nh3, parsel
+    except Exception as e:  # a broken install: said in one line; the crawl does the jobs
+        print(f"error: a worker process cannot start: {type(e).__name__}: {e}", file=sys.stderr)
+        os._exit(1)
     with contextlib.suppress(OSError):  # the parent is gone: nothing is left to answer
-        serve(socket.socket(fileno=int(argv[0])))
+        serve(sock, Jobs())
     # Nothing to flush or close: skip the interpreter's teardown, which the
     # crawl would otherwise wait for at its end.
     os._exit(0)
