@@ -17,7 +17,7 @@ import json
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,23 +142,15 @@ class TimedPipelines:
     async def process_item(self, item: Any) -> Any:
         total = 0
         for name, stage in self.stages:
-            start = time.thread_time_ns()
-            spent = 0
+            clock = StepClock()
             try:
-                item = stage.process_item(item)
-                if inspect.iscoroutine(item):
-                    spent = time.thread_time_ns() - start
-                    item, steps = await own_steps(item)
-                    spent += steps
-                else:
-                    spent = time.thread_time_ns() - start
+                item = await clock.run(stage.process_item, item)
             except DropItem:
                 self.dropped += 1
                 raise
             finally:
-                spent = spent or time.thread_time_ns() - start
-                self.samples[name].append(spent)
-                total += spent
+                self.samples[name].append(clock.spent)
+                total += clock.spent
         self.totals.append(total)
         return item
 
@@ -183,24 +175,33 @@ def describe_ns(samples: list[int]) -> dict[str, float]:
     }
 
 
-async def own_steps(coro: Coroutine[Any, Any, Any]) -> tuple[Any, int]:
-    """``coro``'s result, and the CPU time (of this thread) of its own steps:
-    not of what runs while it waits for a future it awaits."""
-    spent = 0
-    while True:
+class StepClock:
+    """The CPU time (of this thread) a call takes and, of a coroutine it
+    returns, that of its own steps: not what runs while it waits for a future."""
+
+    def __init__(self) -> None:
+        self.spent = 0  # nanoseconds, kept when the call raises
+
+    async def run(self, call: Callable[..., Any], *args: Any) -> Any:
         start = time.thread_time_ns()
         try:
-            waited = coro.send(None)
-        except StopIteration as done:
-            return done.value, spent + time.thread_time_ns() - start
-        except BaseException:
-            spent += time.thread_time_ns() - start
-            raise
-        spent += time.thread_time_ns() - start
-        if waited is None:  # a bare yield to the loop
-            await asyncio.sleep(0)
-        else:  # the future it yielded: wait for it here; resumed, it reads its result
-            await asyncio.wait([waited])
+            result = call(*args)
+        finally:
+            self.spent += time.thread_time_ns() - start
+        if not inspect.iscoroutine(result):
+            return result
+        while True:
+            start = time.thread_time_ns()
+            try:
+                waited = result.send(None)
+            except StopIteration as done:
+                return done.value
+            finally:
+                self.spent += time.thread_time_ns() - start
+            if waited is None:  # a bare yield to the loop
+                await asyncio.sleep(0)
+            else:  # the future it yielded: wait for it here; resumed, it reads its result
+                await asyncio.wait([waited])
 
 
 def finished_now(result: Any) -> Any:

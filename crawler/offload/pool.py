@@ -77,7 +77,9 @@ class Worker:
         self.buffer = bytearray()  # what came in, up to a whole message
         loop.add_reader(self.sock.fileno(), self.readable)
 
-    def submit(self, jid: int, name: str, key: str, feed: Feed | None, args: Any) -> Any:
+    def submit(
+        self, jid: int, name: str, key: str, feed: Feed | None, args: Any
+    ) -> asyncio.Future[Any]:
         """Send job ``jid``; the future of its answer."""
         future: asyncio.Future[Any] = self.loop.create_future()
         try:
@@ -174,6 +176,9 @@ class WorkerPool:
 
     async def call(self, name: str, feed: Feed, *args: Any) -> Any:
         """The job ``name`` run for ``feed``: in a free worker, else here and now."""
+        self.asked += 1
+        if self.asked > self.start_after and not self.workers and self.size:
+            self.start()
         worker = self.free_worker()
         if worker is not None:
             try:
@@ -183,9 +188,7 @@ class WorkerPool:
         return getattr(self.jobs, name)(feed, *args)
 
     def free_worker(self) -> Worker | None:
-        self.asked += 1
-        if self.asked > self.start_after and not self.workers and self.size:
-            self.start()
+        """The ready worker with the fewest jobs in hand, if it is not behind."""
         best: Worker | None = None
         for worker in self.workers:
             free = worker.readied.done() and not worker.lost

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from functools import cached_property
 from typing import Any
 
 import scrapy
@@ -115,9 +116,10 @@ class FeedSpider(scrapy.Spider):
         crawler's one store (``MIRROR_DEDUP_STORE``), the writer's too."""
         return dedup_store(self.crawler)
 
-    @property
+    @cached_property
     def workers(self) -> WorkerPool:
-        """The process's worker processes (the clean pipeline's too)."""
+        """The process's worker processes (the clean pipeline's too), found
+        once: the article callback asks for them on every article."""
         return worker_pool(self.crawler)
 
     @property
