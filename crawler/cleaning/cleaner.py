@@ -180,6 +180,9 @@ class BodyCleaner:
         if not html.strip():
             return ""
         root = _parse(html)
+        # The walks below visit each node many times: lxml makes a node's Python
+        # object at each visit unless one is alive, so one is kept alive for each.
+        alive = list(root.iter())
         self._prune(root, fired)
         _absolutize(root, base_url)
         _unwrap_wrappers(root)
@@ -189,6 +192,7 @@ class BodyCleaner:
         # The root's children with their tails, in one call: the root is a bare
         # <div> (no attribute; no text left, _wrap_loose put it in a paragraph).
         inner = etree.tostring(root, method="html", encoding="unicode")[5:-6]  # <div>, </div>
+        del alive
         return _finish(self._sanitize(inner))
 
     def _prune(self, root: Element, fired: set[str] | None = None) -> None:
@@ -457,8 +461,14 @@ def _normalize_space(el: etree._Element, in_pre: bool) -> None:
                 child.tail = _NEWLINE_RUN.sub(" ", tail)
         tag = child.tag
         # (void elements and comments have nothing to normalise)
-        if isinstance(tag, str) and tag not in _VOID_TAGS:
+        if not isinstance(tag, str) or tag in _VOID_TAGS:
+            continue
+        if in_pre or len(child) or tag in _BLOCK_TAGS or tag == "pre":
             _normalize_space(child, in_pre or tag == "pre")
+        else:  # an inline element holding only text (most of them): its text is all
+            inner = child.text
+            if inner and "\n" in inner:
+                child.text = _NEWLINE_RUN.sub(" ", inner)
     if in_pre or el.tag == "pre":
         return
     block = el.tag in _BLOCK_TAGS or el.getparent() is None

@@ -34,6 +34,7 @@ OUTLET_CLASS = "em_media"
 # Quote widgets: keep their text, lose the markup (span or link alike).
 _WIDGET_IDS = ("stock_", "bk_", "Info.")
 _WIDGET_CLASSES = frozenset({"keytip", "infokey", "em_stock_key_common"})
+_WIDGET_CLASS_TEXT = re.compile("|".join(sorted(_WIDGET_CLASSES)))  # in the attribute's text
 # Live quote placeholders and the K-line chart link: gone with their content.
 _QUOTE_IDS = ("quote_", "bkquote_")
 _QUOTE_CLASS = "EmImageRemark"
@@ -79,14 +80,15 @@ def drop_widgets(root: Element) -> None:
     quotes: list[Element] = []
     widgets: list[Element] = []
     for el in tags(root):  # one walk for both tests: each reads the id and class once
-        ident = el.get("id") or ""
-        cls = el.get("class") or ""  # split only when it may hold one of them
+        ident = el.get("id")
+        cls = el.get("class")  # split only when it may hold one of them
+        if ident is None and cls is None:
+            continue  # most elements: nothing to test
+        ident, cls = ident or "", cls or ""
         if ident.startswith(_QUOTE_IDS) or (_QUOTE_CLASS in cls and _QUOTE_CLASS in classes(el)):
             quotes.append(el)
         elif ident.startswith(_WIDGET_IDS) or (
-            cls
-            and any(name in cls for name in _WIDGET_CLASSES)
-            and not _WIDGET_CLASSES.isdisjoint(classes(el))
+            _WIDGET_CLASS_TEXT.search(cls) and not _WIDGET_CLASSES.isdisjoint(classes(el))
         ):
             widgets.append(el)
     for el in quotes:
