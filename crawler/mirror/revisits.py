@@ -43,6 +43,9 @@ from crawler.mirror.paths import REVISITS_FILE, REVISITS_LOCK_FILE, STATE_DIR
 from crawler.ops.scheduler import parse_duration
 from crawler.process import acquire_for
 
+# json.dumps(ensure_ascii=False) builds an encoder at each call: one serves them all.
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
 logger = logging.getLogger(__name__)
 
 COMPACT_MIN = 1000  # finished articles before the file is rewritten without them
@@ -154,7 +157,7 @@ class RevisitSchedule:
         article["d"] = min(article["d"], age) if record.get("r") else max(article["d"], age)
 
     def _append(self, records: list[dict]) -> None:
-        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+        data = "".join(_dumps(r) + "\n" for r in records).encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:  # (os.write: a buffered file object costs twice the system calls)
             view = memoryview(data)
@@ -171,7 +174,7 @@ class RevisitSchedule:
         keep = {c: a for c, a in self._articles.items() if not self.finished(a)}
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         tmp.write_text(
-            "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in keep.values()),
+            "".join(_dumps(a) + "\n" for a in keep.values()),
             "utf-8",
         )
         os.replace(tmp, self.path)
