@@ -205,12 +205,16 @@ class BodyCleaner:
         removed: list[Element] = []
         hidden: list[Element] = []
         for node in root.iter():
-            if isinstance(node, (etree._Comment, etree._ProcessingInstruction)):
-                marks.append(node)
-            elif node.tag in _REMOVED_TAGS:
+            tag = node.tag  # (a comment's or instruction's is a function: tested apart)
+            if not isinstance(tag, str):
+                if isinstance(node, (etree._Comment, etree._ProcessingInstruction)):
+                    marks.append(node)
+            elif tag in _REMOVED_TAGS:
                 removed.append(node)
-            elif _is_hidden(node):
-                hidden.append(node)
+            else:
+                style = node.get("style")
+                if (style and _hidden_style(style)) or node.get("hidden") is not None:
+                    hidden.append(node)
         for node in marks:  # //comment() | //processing-instruction()
             drop_tree(node)
         for el in removed:  # //script | //style | …
@@ -263,12 +267,9 @@ def cleaner_version(drop: Sequence[str], cleaning: str) -> str:
     return f"{CLEANER_VERSION}+{selectors}+{rules_digest(cleaning)}"
 
 
-def _is_hidden(el: Element) -> bool:
-    if "hidden" in el.attrib:
-        return True
-    style = el.get("style")
-    if not style:
-        return False
+def _hidden_style(style: str) -> bool:
+    """Whether an element's ``style`` hides it (with ``hidden``, what the
+    XPath above :data:`_STYLE_FOLD` selects)."""
     style = style.translate(_STYLE_FOLD)
     return "display:none" in style or "visibility:hidden" in style
 
@@ -407,7 +408,9 @@ def _wrap_loose(root: Element) -> None:
 
 def _remove_empty(root: Element) -> None:
     """Paragraphs (and inline wrappers) left empty by the removals go."""
-    for el in reversed(list(root.iter(*_EMPTY_REMOVABLE))):
+    # (root.iter(*_EMPTY_REMOVABLE) selects the same: lxml sets up a matcher of
+    # its 28 names at each call, three times the cost of this walk)
+    for el in reversed([el for el in root.iter() if el.tag in _EMPTY_REMOVABLE]):
         if el is root:
             continue
         text = el.text  # (most hold text of their own: no need for all of it)
@@ -454,12 +457,19 @@ def _normalize_space(el: etree._Element, in_pre: bool) -> None:
     text = el.text
     if not in_pre and text and "\n" in text:  # (a text without "\n" is left as it is)
         el.text = text = _NEWLINE_RUN.sub(" ", text)
+    # The children, their tails and tags as the first loop leaves them, for the
+    # last one (read again only if _trim_breaks changes them).
+    children: list[etree._Element] = []
+    tails: list[str | None] = []
+    names: list[object] = []
     for child in el:
-        if not in_pre:
-            tail = child.tail
-            if tail and "\n" in tail:
-                child.tail = _NEWLINE_RUN.sub(" ", tail)
+        tail = child.tail
+        if not in_pre and tail and "\n" in tail:
+            child.tail = tail = _NEWLINE_RUN.sub(" ", tail)
         tag = child.tag
+        children.append(child)
+        tails.append(tail)
+        names.append(tag)
         # (void elements and comments have nothing to normalise)
         if not isinstance(tag, str) or tag in _VOID_TAGS:
             continue
@@ -469,33 +479,35 @@ def _normalize_space(el: etree._Element, in_pre: bool) -> None:
             inner = child.text
             if inner and "\n" in inner:
                 child.text = _NEWLINE_RUN.sub(" ", inner)
-    if in_pre or el.tag == "pre":
+    own = el.tag
+    if in_pre or own == "pre":
         return
-    block = el.tag in _BLOCK_TAGS or el.getparent() is None
+    block = own in _BLOCK_TAGS or el.getparent() is None
     if block:
         if _trim_breaks(el):
             text = el.text
+            children = list(el)
+            tails = [child.tail for child in children]
+            names = [child.tag for child in children]
         text = _strip_indent(el, text)
-        if text and (len(el) == 0 or el[0].tag in _BLOCK_TAGS):
+        if text and (not children or names[0] in _BLOCK_TAGS):
             stripped = text.rstrip(_SPACE)
             if len(stripped) != len(text):
                 el.text = stripped or None
-    children = list(el)
     if not children:
         return
-    blocks = [child.tag in _BLOCK_TAGS for child in children]
+    blocks = [tag in _BLOCK_TAGS for tag in names]
     last = len(children) - 1
-    for index, child in enumerate(children):
-        tail = child.tail
+    for index, tail in enumerate(tails):
         if not tail:
             continue
         trimmed = tail
-        if blocks[index] or child.tag == "br":
+        if blocks[index] or names[index] == "br":
             trimmed = trimmed.lstrip(_INDENT)
         if block and (index == last or blocks[index + 1]):
             trimmed = trimmed.rstrip(_SPACE)
         if len(trimmed) != len(tail):
-            child.tail = trimmed or None
+            children[index].tail = trimmed or None
 
 
 def _trim_breaks(el: etree._Element) -> bool:
