@@ -66,3 +66,26 @@ def test_the_pipeline_bench_compares_with_a_baseline_and_checks_the_output(capsy
     ratios = next(line for line in out.splitlines() if line.startswith("ratio")).split()[1:]
     assert len(ratios) == 4 and all(float(r) > 0 for r in ratios)
     assert out.count("post files identical to the crawl's") == 2
+
+
+def test_the_cleaner_comparison_finds_no_difference_with_itself(capsys):
+    from bench import cleaner_same
+
+    assert cleaner_same.main(["--baseline", "HEAD", "--fragments", "200"]) == 0
+    out = capsys.readouterr().out
+    # the test bodies, the replica's 2,000, the XSS vectors and 200 fragments, three ways each
+    assert "0 differ from baseline HEAD's" in out
+    assert int(out.split(" cleanings")[0].split()[-1]) > 3 * 2200
+
+
+def test_the_cleaner_comparison_names_a_body_that_differs(capsys, monkeypatch):
+    from bench import cleaner_same
+    from crawler.cleaning.cleaner import BodyCleaner
+
+    clean = BodyCleaner.clean
+    monkeypatch.setattr(
+        BodyCleaner, "clean", lambda self, html, *a: clean(self, html, *a).replace("昆明", "北京")
+    )
+    assert cleaner_same.main(["--baseline", "HEAD", "--fragments", "0"]) == 1
+    out = capsys.readouterr().out
+    assert "differs: " in out and "北京" in out
