@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from datetime import datetime
@@ -46,7 +45,15 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import PROJECT_ROOT, BenchReplica, measure, scrapy, settings_args, write_results
+from bench.harness import (
+    PROJECT_ROOT,
+    BenchReplica,
+    export_tree,
+    measure,
+    scrapy,
+    settings_args,
+    write_results,
+)
 
 PYTHON = sys.executable
 
@@ -114,18 +121,6 @@ def bare(urls: Path, work: Path, extra: dict[str, Any]) -> dict[str, Any]:
     return {**m.figures(), "responses": m.last_json().get("responses")}
 
 
-def checkout(rev: str, into: Path) -> Path:
-    """The tree of commit ``rev`` (``git archive``), extracted into ``into``."""
-    into.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "-C", str(PROJECT_ROOT), "archive", "--format=tar", rev],
-        capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
-
-
 def run(
     sizes: list[int], extra: dict[str, Any], baseline: str, baseline_max: int, say: Any
 ) -> dict[str, Any]:
@@ -134,7 +129,7 @@ def run(
     work = Path(tempfile.mkdtemp(prefix="news-mirror-feeds-", dir=shm if shm.is_dir() else None))
     out: dict[str, Any] = {"sizes": {}, "baseline": baseline, "loadavg_start": os.getloadavg()}
     try:
-        old = checkout(baseline, work / "baseline") if baseline else None
+        old = export_tree(baseline, work / "baseline") if baseline else None
         with BenchReplica(PER_PAGE, PER_PAGE, 0, now) as replica:
             for n in sizes:
                 catalog = write_catalog(replica.url, n, work / f"feeds-{n}.yaml")

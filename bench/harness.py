@@ -80,6 +80,19 @@ class Measure:
                 "max_rss_mb": round(self.max_rss_mb, 1)}  # fmt: skip
 
 
+def export_tree(rev: str, into: Path, *paths: str) -> Path:
+    """The files of commit ``rev`` (all, or those under ``paths``) extracted
+    into ``into`` with ``git archive``: a baseline's code. A revision git
+    cannot export ends the run with git's own words, not a traceback."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", rev, *paths], cwd=PROJECT_ROOT, capture_output=True)
+    if archive.returncode:
+        said = archive.stderr.decode("utf-8", "replace").strip()
+        raise SystemExit(f"error: cannot export commit {rev!r} of {PROJECT_ROOT}: {said}")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
 def measure(
     argv: list[str], workdir: Path, timeout: float = 3600, root: Path = PROJECT_ROOT
 ) -> Measure:

@@ -24,7 +24,6 @@ import pickle
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import PROJECT_ROOT, BenchReplica, measure, scrapy, settings_args, write_catalog
+from bench.harness import BenchReplica, export_tree, measure, scrapy, settings_args, write_catalog
 from bench.probes import finished_now
 
 NOW = "2026-12-01T03:30:00+00:00"
@@ -87,11 +86,7 @@ def crawl_corpus(articles: int, work: Path) -> tuple[Path, Path, Path]:
 
 def export_baseline(rev: str, into: Path) -> None:
     """``rev``'s crawler package as ``baseline_crawler`` under ``into``."""
-    into.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", rev, "crawler"], cwd=PROJECT_ROOT, capture_output=True, check=True
-    )
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    export_tree(rev, into, "crawler")
     package = into / BASELINE_PACKAGE
     (into / "crawler").rename(package)
     name = re.compile(r"\b(from|import) crawler\b|\"crawler\.")

@@ -89,3 +89,13 @@ def test_the_cleaner_comparison_names_a_body_that_differs(capsys, monkeypatch):
     assert cleaner_same.main(["--baseline", "HEAD", "--fragments", "0"]) == 1
     out = capsys.readouterr().out
     assert "differs: " in out and "北京" in out
+
+
+def test_a_baseline_git_cannot_export_is_one_line_naming_it(tmp_path):
+    from bench.harness import export_tree
+
+    with pytest.raises(SystemExit) as stopped:
+        export_tree("no-such-revision", tmp_path / "baseline", "crawler")
+    said = str(stopped.value)
+    assert said.startswith("error: cannot export commit 'no-such-revision'") and "\n" not in said
+    assert not list((tmp_path / "baseline").iterdir())
