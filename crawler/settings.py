@@ -47,9 +47,9 @@ MIRROR_LOG_BACKUPS = 5
 # feed's page URLs count up (crawler/source/listingwalk.py); 0 walks page by page
 # (a fleet always does: its workers share the requests of one walk).
 MIRROR_LISTING_PREFETCH = 4
-# Worker processes that extract and clean articles beside the crawl
+# Worker processes that extract, clean and write articles beside the crawl
 # (crawler/offload/): -1 one per core beyond the first (none on one core), 0 none.
-# They start once the process has asked for this many jobs (two an article): a
+# They start once the process has asked for this many jobs (three an article): a
 # worker's start costs about what it saves on that many.
 MIRROR_WORKERS = -1
 MIRROR_WORKERS_AFTER = 100

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +19,12 @@ import yaml
 from scrapy.http import HtmlResponse
 
 from crawler.items import Article, ArticleDropped, Outcome
+from crawler.mirror.archive import is_stale_temp, place, render, write_atomic, writer_id
 from crawler.offload.jobs import Jobs
 from crawler.offload.pool import WorkerPool, usable_cores
 from crawler.source.catalog import load_catalog
 from tests.conftest import DATA, Mirror, replica_feeds
+from tests.test_archive import seed_post
 
 BODIES = sorted((DATA / "bodies").glob("*.html"))
 
@@ -82,6 +85,35 @@ def test_a_worker_cleans_and_extracts_as_this_process_does(feed):
     expected_cleaned = [jobs.cleaned(feed, article(feed, b), 0) for b in bodies]
     assert cleaned == expected_cleaned and all(body for body, _ in cleaned)
     assert fields == expected_fields and all(f["body"] and f["title"] == "标题" for f in fields)
+
+
+def test_a_worker_stages_a_post_that_this_process_places_byte_for_byte(feed, tmp_path):
+    """The post rendered and written to a temporary file by a worker, then
+    renamed into place here, is the file this process writes on its own; the
+    temporary file is named for this process (it places it), so no other
+    crawl takes it for a dead writer's while this one lives."""
+    post = seed_post()
+    base = "//finews.withounder.com"
+    expected = write_atomic(tmp_path / "here" / post.filename, render(post, base)).read_bytes()
+    path = tmp_path / "there" / post.filename
+
+    async def run() -> str:
+        pool = WorkerPool(1)
+        try:
+            await started(pool)
+            staged = await pool.call("staged_post", feed, post, path, base, True, writer_id())
+            assert pool.workers[0].answered_jobs == 1  # not done here
+            return str(staged)
+        finally:
+            pool.close()
+
+    staged = asyncio.run(run())
+    assert not path.exists() and Path(staged).parent == path.parent
+    assert Path(staged).name.startswith(f".{post.filename}.") and f"-{os.getpid()}." in staged
+    assert not is_stale_temp(Path(staged))
+    assert place(staged, path).read_bytes() == expected
+    assert expected == (DATA / "seed" / post.filename).read_bytes()
+    assert os.listdir(path.parent) == [post.filename]
 
 
 def test_a_drop_in_a_worker_keeps_its_reason_and_outcome(feed):
@@ -180,7 +212,7 @@ def test_a_crawl_with_workers_writes_the_same_posts_and_summary(replica, tmp_pat
     # as they come: which of them writes one (new) and which finds it claimed
     # (known) depends on timing, with or without workers; the rest may not.
     assert seen(summary_on) == seen(summary_off)
-    assert "Started 1 worker process(es) for extraction and cleaning" in log_on
+    assert "Started 1 worker process(es) for extraction, cleaning and writing" in log_on
     assert "worker process" not in log_off
     for dropped in ("Dropped article KMRB-fault-empty-body", "Dropped article YNRB-fault-not-json"):
         assert dropped in log_on and dropped in log_off

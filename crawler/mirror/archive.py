@@ -330,8 +330,17 @@ def write_atomic(path: Path, text: str, durable: bool = True) -> Path:
     umask 022), so a web server running as another user can read the site;
     ``tempfile.mkstemp`` would make it 0600.
     """
+    return place(stage(path, text, durable), path, durable)
+
+
+def stage(path: Path, text: str, durable: bool = True, writer: str = "") -> str:
+    """The first half of :func:`write_atomic`: ``text`` in a new hidden
+    temporary file beside ``path`` (on the disk, if ``durable``), its name
+    returned for :func:`place`. ``writer``: the process that will place it, in
+    the name (:func:`is_stale_temp`), when another one stages it. Nothing is
+    left behind when it fails."""
     data = text.encode("utf-8")
-    fd, tmp = _create_temp(path)
+    fd, tmp = _create_temp(path, writer or writer_id())
     try:
         try:
             view = memoryview(data)
@@ -341,6 +350,17 @@ def write_atomic(path: Path, text: str, durable: bool = True) -> Path:
                 os.fsync(fd)
         finally:
             os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def place(tmp: str, path: Path, durable: bool = True) -> Path:
+    """The second half of :func:`write_atomic`: the staged file ``tmp`` renamed
+    to ``path`` (the rename on the disk, if ``durable``); removed if that fails."""
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -351,11 +371,11 @@ def write_atomic(path: Path, text: str, durable: bool = True) -> Path:
     return path
 
 
-def _create_temp(path: Path) -> tuple[int, str]:
-    """A new hidden temporary file beside ``path``, ``.{name}.{writer_id}.{random}.tmp``,
+def _create_temp(path: Path, writer: str) -> tuple[int, str]:
+    """A new hidden temporary file beside ``path``, ``.{name}.{writer}.{random}.tmp``,
     created with mode 0666 less the umask (as ``open(…, "w")`` would); the
     folder too, if it is missing."""
-    prefix = f"{path.parent}/.{path.name}.{writer_id()}."
+    prefix = f"{path.parent}/.{path.name}.{writer}."
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     while True:
         # Not secrets: the name needs no secrecy (O_EXCL makes it ours), and

@@ -208,7 +208,7 @@ class WorkerPool:
             self.size = 0
             return
         logger.info(
-            "Started %d worker process(es) for extraction and cleaning: pid %s",
+            "Started %d worker process(es) for extraction, cleaning and writing: pid %s",
             len(self.workers),
             ", ".join(str(w.proc.pid) for w in self.workers),
         )

@@ -1,5 +1,11 @@
 """Writes each article as a post file of the archive (SPEC §3.1) and its category page.
 
+The post is rendered and written to a temporary file (on the disk, with
+``MIRROR_FSYNC``) in a worker process when one is free (:mod:`crawler.offload`):
+the reactor only renames it into place and records it in the dedup store, so a
+disk's flushes do not hold the crawl. Whichever process writes it, the file
+is the same (:func:`crawler.mirror.archive.write_atomic`, in two halves).
+
 Category pages (``category/<slug>.html``) are written here only (and by
 ``scrapy writer`` for a fleet's handed-over posts), through
 :func:`crawler.mirror.archive.add_category_page`; the site extension adds the
@@ -8,7 +14,9 @@ category's Atom feed page (``feed/<slug>.xml``), a file of the Jekyll site.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +29,12 @@ from crawler.mirror.archive import (
     Post,
     add_category_page,
     category_page,
-    render,
-    write_atomic,
+    place,
+    writer_id,
 )
 from crawler.mirror.dedup import dedup_store
-from crawler.perfeed import feed_stats
+from crawler.offload.pool import worker_pool
+from crawler.perfeed import feed_named, feed_stats
 from crawler.pipelines.revise import Reviser
 from crawler.signals import listened, post_written
 
@@ -56,6 +65,8 @@ class WritePipeline:
         self.base_url = settings.get("MIRROR_BASE_URL")
         self.durable = settings.getbool("MIRROR_FSYNC")
         self.store = dedup_store(crawler)
+        self.workers = worker_pool(crawler)
+        self.writer = writer_id()  # the staged files' names: this process places them
         self.categories: set[str] = set()
         self.stopping = False
         self.reviser = Reviser(crawler)  # revisits: the schedule and the revisions
@@ -67,7 +78,7 @@ class WritePipeline:
     def from_crawler(cls, crawler: Crawler) -> WritePipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
         post = post_of(item)
@@ -77,10 +88,7 @@ class WritePipeline:
             if item.revisit:
                 self.reviser.revise(item, post)
                 return item
-            written = self.store.commit(
-                post.info_code,
-                lambda: write_atomic(path, render(post, self.base_url), self.durable),
-            )
+            written = await self.write(item, post, path)
             if written:
                 self.write_category(post)
                 self.reviser.schedule(item, post)
@@ -116,6 +124,23 @@ class WritePipeline:
             if self.tell:  # the capture, when on
                 self.crawler.signals.send_catch_log(signal=post_written, item=item, path=written)
         return item
+
+    async def write(self, item: Article, post: Post, path: Path) -> Path | None:
+        """``post`` written to ``path`` and recorded, unless it is mirrored
+        already (None: another crawl wrote it meanwhile)."""
+        feed = feed_named(self.crawler, item.feed)
+        assert feed is not None  # an Article is of a feed the spider crawls
+        staged = await self.workers.call(
+            "staged_post", feed, post, path, self.base_url, self.durable, self.writer
+        )
+        written = None
+        try:
+            written = self.store.commit(post.info_code, lambda: place(staged, path, self.durable))
+        finally:
+            if written is None:  # not placed: mirrored already, or the commit failed
+                with contextlib.suppress(OSError):
+                    os.unlink(staged)
+        return written
 
     def write_category(self, post: Post) -> None:
         if post.category in self.categories:
