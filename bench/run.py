@@ -10,6 +10,10 @@ for the crawler and for its two baselines:
 * **bare Scrapy** (:mod:`bench.bare_scrapy`): a minimal spider following the
   same links and extracting the same fields, no pipelines, the same settings.
 
+With ``--baseline REV``, ours is also run with the code of commit ``REV``
+(exported with ``git archive``), in turn with the others, and the table gives
+how many times faster this tree is.
+
 Sections: the replica's own ceiling; the backfill of one feed at each latency
 (with the listing chain's share of it, and ours with listing prefetch off);
 the pipeline's CPU time per article; the re-crawl with nothing new; start-up
@@ -42,6 +46,7 @@ from bench.harness import (
     RESULTS,
     BenchReplica,
     Measure,
+    export_tree,
     measure,
     scrapy,
     settings_args,
@@ -68,6 +73,7 @@ class Config:
     serial: bool = True  # also run ours with listing prefetch off
     one_process: bool = True  # also run ours without worker processes (MIRROR_WORKERS=0)
     tools: bool = True  # verify and rotate on the largest mirror
+    baseline: str = ""  # also run ours with the code of this commit
     keep: bool = False  # keep the work directory
 
     @property
@@ -138,12 +144,13 @@ def phases(m: Measure, timeline: dict[str, Any]) -> dict[str, Any]:
 
 def run_ours(cfg: Config, catalog: Path, mirror: Path, work: Path,
              extra: dict[str, Any] | None = None,
-             profile: Path | None = None) -> dict[str, Any]:  # fmt: skip
+             profile: Path | None = None, root: Path = PROJECT_ROOT) -> dict[str, Any]:  # fmt: skip
+    """Ours with the code at ``root`` (this checkout, or a baseline's export)."""
     settings = {**ours_settings(cfg, catalog, mirror, work), **(extra or {})}
     argv = scrapy("crawl", cfg.feed, *settings_args(settings))
     if profile:
         argv = [PYTHON, "-m", "cProfile", "-o", str(profile), *argv[1:]]
-    m = measure(argv, work).check()
+    m = measure(argv, work, root=root).check()
     timeline = read_json(work / "timeline.json")
     return {
         **m.figures(), **phases(m, timeline),
@@ -223,6 +230,9 @@ def backfill(cfg: Config, latency: float, now: str, work: Path, say: Any) -> dic
             systems.append(("ours_one_process", {"MIRROR_WORKERS": 0}))
         if cfg.baselines:
             systems += [("bare_scrapy", None), ("sequential", None)]
+        old = export_tree(cfg.baseline, work / "baseline-code") if cfg.baseline else None
+        if old is not None:
+            systems.append(("ours_at_baseline", None))
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in systems}
         for i in range(cfg.repeat):  # the systems in turn, so that noise falls on all
             for name, extra in systems:
@@ -232,7 +242,10 @@ def backfill(cfg: Config, latency: float, now: str, work: Path, say: Any) -> dic
                 run_dir = work / f"{name}-{i}"
                 mirror = run_dir / "mirror"
                 replica.reset()
-                if name.startswith("ours"):
+                if name == "ours_at_baseline":
+                    assert old is not None
+                    figures = run_ours(cfg, catalog, mirror, run_dir, root=old)
+                elif name.startswith("ours"):
                     figures = run_ours(cfg, catalog, mirror, run_dir, extra)
                 elif name == "bare_scrapy":
                     figures = run_bare(cfg, catalog, run_dir)
@@ -262,7 +275,8 @@ def ratios(result: dict[str, Any]) -> dict[str, float]:
     """How many times faster ours is (baseline wall time / ours)."""
     out = {}
     ours = result["ours"]["wall_s"]
-    for name in ("sequential", "bare_scrapy", "ours_serial", "ours_one_process"):
+    for name in ("sequential", "bare_scrapy", "ours_serial", "ours_one_process",
+                 "ours_at_baseline"):  # fmt: skip
         if name in result and ours:
             out[f"vs_{name}"] = round(result[name]["wall_s"] / ours, 2)
     return out
@@ -475,6 +489,13 @@ def table(results: dict[str, Any]) -> str:
                 "  ours without worker processes", fmt_s(alone["wall_s"]), "", "", "", "",
                 f"CPU {alone['cpu_s']:.1f} s; workers: ×{r.get('vs_ours_one_process', 0):.2f}",
             ))  # fmt: skip
+        if "ours_at_baseline" in b:
+            then = b["ours_at_baseline"]
+            rows.append((
+                f"  ours at {cfg['baseline']}", fmt_s(then["wall_s"]), "", "", "", "",
+                f"CPU {then['cpu_s']:.1f} s ({then.get('process_cpu_s') or 0:.1f} s); "
+                f"this tree: ×{r.get('vs_ours_at_baseline', 0):.2f}",
+            ))  # fmt: skip
         p = ours.get("pipeline", {}).get("total")
         if p:
             rows.append((
@@ -545,7 +566,10 @@ def parse_args(argv: list[str] | None) -> tuple[Config, Path | None]:
     p.add_argument("--startup-sizes", help="comma-separated mirror sizes (1000,10000,100000)")
     p.add_argument("--repeat", type=int, help="runs of each backfill, median kept (3)")
     p.add_argument("--profile", action="store_true", help="also cProfile a 0 ms backfill")
-    p.add_argument("--no-baselines", action="store_true", help="ours only")
+    p.add_argument("--no-baselines", action="store_true", help="no sequential, no bare Scrapy")
+    p.add_argument("--no-variants", action="store_true",
+                   help="no runs of ours page by page or without worker processes")  # fmt: skip
+    p.add_argument("--baseline", metavar="REV", help="also run ours with the code of commit REV")
     p.add_argument("--no-backfill", action="store_true", help="skip the backfill section")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument(
@@ -568,6 +592,8 @@ def parse_args(argv: list[str] | None) -> tuple[Config, Path | None]:
         cfg.repeat = args.repeat
     cfg.profile = args.profile
     cfg.baselines = not args.no_baselines
+    cfg.serial = cfg.one_process = not args.no_variants
+    cfg.baseline = args.baseline or ""
     cfg.backfill = not args.no_backfill
     cfg.keep = args.keep
     return cfg, args.work_dir

@@ -18,20 +18,23 @@ pytestmark = pytest.mark.slow
 def test_the_quick_suite_reports_every_figure(tmp_path):
     cfg = Config(
         articles=30, per_page=10, latencies=(0,), concurrency=8,
-        startup_sizes=(40,), startup_runs=2, repeat=1,
+        startup_sizes=(40,), startup_runs=2, repeat=1, baseline="HEAD",
     )  # fmt: skip
     said: list[str] = []
     results = run(cfg, say=said.append, work_root=tmp_path)
     results = json.loads(json.dumps(results))  # what is written is JSON
 
     backfill = results["backfill"]["0ms"]
-    for system in ("ours", "ours_serial", "ours_one_process", "bare_scrapy", "sequential"):
+    systems = ("ours", "ours_serial", "ours_one_process", "bare_scrapy", "sequential",
+               "ours_at_baseline")  # fmt: skip
+    for system in systems:
         figures = backfill[system]
         assert figures["wall_s"] > 0 and figures["cpu_s"] > 0 and figures["max_rss_mb"] > 0
         assert figures["items"] == backfill["ours"]["items"] >= 30, system  # the same pages
     assert backfill["ours"]["posts"] == backfill["sequential"]["posts"] == backfill["ours"]["items"]
     assert backfill["ratios"]["vs_sequential"] > 0 and backfill["ratios"]["vs_bare_scrapy"] > 0
     assert backfill["ratios"]["vs_ours_one_process"] > 0
+    assert backfill["ratios"]["vs_ours_at_baseline"] > 0
     assert 0 < backfill["ours"]["process_cpu_s"] <= backfill["ours"]["cpu_s"]
     pipeline = backfill["ours"]["pipeline"]
     assert pipeline["items"] == backfill["ours"]["items"]
@@ -54,6 +57,7 @@ def test_the_quick_suite_reports_every_figure(tmp_path):
 
     text = table(results)
     assert "backfill 30 @ 0ms" in text and "start-up over 40 posts" in text
+    assert "  ours at HEAD " in text
     assert not list(tmp_path.iterdir()), "the work directory is removed"
 
 
