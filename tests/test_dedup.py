@@ -4,8 +4,11 @@ import logging
 import subprocess
 from pathlib import Path
 
-from crawler.mirror.archive import POSTS_DIR, writer_id
+import pytest
+
+from crawler.mirror.archive import POSTS_DIR, stage, writer_id
 from crawler.mirror.dedup import FileDedupStore
+from crawler.pipelines.write import place_once
 
 
 def write_post(root: Path, folder: str, name: str) -> Path:
@@ -124,3 +127,24 @@ def _dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
+
+
+def test_a_staged_post_is_placed_once_and_otherwise_removed(tmp_path):
+    """The write pipeline's last step (the file staged by a worker): placed and
+    indexed; removed, the other's file kept, when another crawl mirrored the
+    article first; removed when placing it fails."""
+    one, two = FileDedupStore(tmp_path), FileDedupStore(tmp_path)
+    path = tmp_path / POSTS_DIR / "2024-01-01-D4.md"
+    assert place_once(one, "D4", stage(path, "first\n"), path, True) == path
+    late = stage(path, "second\n")
+    assert place_once(two, "D4", late, path, True) is None
+    assert path.read_text() == "first\n" and two.is_known("D4")
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+    taken = tmp_path / POSTS_DIR / "2024-01-01-E5.md"
+    taken.mkdir()  # the post's name taken by a folder: the rename fails
+    staged = stage(taken, "third\n")
+    with pytest.raises(OSError):
+        place_once(one, "E5", staged, taken, True)
+    assert not Path(staged).exists() and not one.is_known("E5")
+    one.close(), two.close()

@@ -32,7 +32,7 @@ from crawler.mirror.archive import (
     place,
     writer_id,
 )
-from crawler.mirror.dedup import dedup_store
+from crawler.mirror.dedup import DedupStore, dedup_store
 from crawler.offload.pool import worker_pool
 from crawler.perfeed import feed_named, feed_stats
 from crawler.pipelines.revise import Reviser
@@ -54,6 +54,22 @@ def post_of(item: Article) -> Post:
         share_url=item.share_url,
         digest=item.digest,
     )
+
+
+def place_once(
+    store: DedupStore, info_code: str, staged: str, path: Path, durable: bool
+) -> Path | None:
+    """The staged post file renamed to ``path`` and recorded, unless the
+    article is mirrored already (None); a staged file not placed (mirrored
+    already, or the commit failed) is removed."""
+    written = None
+    try:
+        written = store.commit(info_code, lambda: place(staged, path, durable))
+    finally:
+        if written is None:
+            with contextlib.suppress(OSError):
+                os.unlink(staged)
+    return written
 
 
 class WritePipeline:
@@ -133,14 +149,7 @@ class WritePipeline:
         staged = await self.workers.call(
             "staged_post", feed, post, path, self.base_url, self.durable, self.writer
         )
-        written = None
-        try:
-            written = self.store.commit(post.info_code, lambda: place(staged, path, self.durable))
-        finally:
-            if written is None:  # not placed: mirrored already, or the commit failed
-                with contextlib.suppress(OSError):
-                    os.unlink(staged)
-        return written
+        return place_once(self.store, post.info_code, staged, path, self.durable)
 
     def write_category(self, post: Post) -> None:
         if post.category in self.categories:
