@@ -217,7 +217,10 @@ def ceiling(cfg: Config, replica: BenchReplica, now: str, work: Path) -> dict[st
     return out
 
 
-def backfill(cfg: Config, latency: float, now: str, work: Path, say: Any) -> dict[str, Any]:
+def backfill(cfg: Config, latency: float, now: str, work: Path, say: Any,
+             old: Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """The backfill at ``latency`` by each system in turn; ``old``: the
+    baseline commit's code, when there is one."""
     result: dict[str, Any] = {"latency_ms": latency}
     with BenchReplica(cfg.articles, cfg.per_page, latency, now) as replica:
         catalog = write_catalog(replica.url, cfg.feed, cfg.max_pages, work / "feeds.yaml")
@@ -230,7 +233,6 @@ def backfill(cfg: Config, latency: float, now: str, work: Path, say: Any) -> dic
             systems.append(("ours_one_process", {"MIRROR_WORKERS": 0}))
         if cfg.baselines:
             systems += [("bare_scrapy", None), ("sequential", None)]
-        old = export_tree(cfg.baseline, work / "baseline-code") if cfg.baseline else None
         if old is not None:
             systems.append(("ours_at_baseline", None))
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in systems}
@@ -412,10 +414,13 @@ def run(cfg: Config, say: Any = print, work_root: Path | None = None) -> dict[st
     }  # fmt: skip
     try:
         results["backfill"] = {}
+        old = None  # the baseline commit's code, exported once for every latency
+        if cfg.baseline and cfg.backfill:
+            old = export_tree(cfg.baseline, work / "baseline-code")
         for latency in cfg.latencies if cfg.backfill else ():
             say(f"Backfill of {cfg.articles} articles at {latency:g} ms")
             results["backfill"][f"{latency:g}ms"] = backfill(
-                cfg, latency, now, work / f"backfill-{latency:g}ms", say
+                cfg, latency, now, work / f"backfill-{latency:g}ms", say, old
             )
         if cfg.profile:
             say("Profile of a 0 ms backfill of ours (cProfile)")
