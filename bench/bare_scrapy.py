@@ -7,7 +7,11 @@ pipelines, no dedup store, no cleaning and no writing. It runs in a bare
 :class:`~scrapy.crawler.CrawlerProcess` (not the project's settings), given
 the benchmark's settings as JSON::
 
-    python -m bench.bare_scrapy CATALOG FEED '{"CONCURRENT_REQUESTS": 32, ...}'
+    python -m bench.bare_scrapy CATALOG FEED '{"CONCURRENT_REQUESTS": 32, ...}' [fetch-only]
+
+With ``fetch-only`` it fetches the same pages and reads nothing from the
+articles: the CPU that Scrapy itself spends on every response, the least
+any crawler built on it spends on the backfill.
 
 and prints one JSON line: items scraped and Scrapy's stats of interest.
 """
@@ -62,14 +66,22 @@ class BareSpider(scrapy.Spider):
         }
 
 
+class FetchOnlySpider(BareSpider):
+    name = "fetch-only"
+
+    def parse_article(self, response: Response) -> Iterator[dict[str, str | None]]:
+        return iter(())
+
+
 def main(argv: list[str]) -> int:
-    catalog, feed_name, settings_json = argv
+    catalog, feed_name, settings_json, *mode = argv
     feed = load_catalog(catalog)[feed_name]
     if feed.list_api or feed.api:
         raise SystemExit("the bare baseline reads HTML feeds only")
     settings = json.loads(settings_json)
     process = CrawlerProcess(settings)
-    crawler = process.create_crawler(type("BareFeedSpider", (BareSpider,), {"feed": feed}))
+    base = FetchOnlySpider if mode == ["fetch-only"] else BareSpider
+    crawler = process.create_crawler(type("BareFeedSpider", (base,), {"feed": feed}))
     process.crawl(crawler)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}

@@ -128,6 +128,17 @@ def measure(
     )
 
 
+def cpu_of(pid: int) -> float | None:
+    """User + system seconds process ``pid`` has used so far (None where
+    ``/proc`` cannot tell): what the replica spent serving a run."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def scrapy(*args: str) -> list[str]:
     return [sys.executable, "-m", "scrapy", *args]
 

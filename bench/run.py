@@ -8,7 +8,13 @@ for the crawler and for its two baselines:
 * **sequential** (:mod:`bench.sequential`): one request at a time with
   ``requests``, the same parsing, cleaning and writing;
 * **bare Scrapy** (:mod:`bench.bare_scrapy`): a minimal spider following the
-  same links and extracting the same fields, no pipelines, the same settings.
+  same links and extracting the same fields, no pipelines, the same settings;
+  and the same spider fetch-only, reading nothing from the articles: Scrapy's
+  own CPU per response, from which the table gives the **floor** of the
+  backfill on this host: the network bound, or the CPU that no Scrapy crawler
+  can avoid (that fetch-only spider's, our worker processes' extraction,
+  cleaning and writing, and the replica's serving, which shares the host)
+  spread over every usable core, whichever is longer.
 
 With ``--baseline REV``, ours is also run with the code of commit ``REV``
 (exported with ``git archive``), in turn with the others, and the table gives
@@ -46,6 +52,7 @@ from bench.harness import (
     RESULTS,
     BenchReplica,
     Measure,
+    cpu_of,
     export_tree,
     measure,
     scrapy,
@@ -160,7 +167,7 @@ def run_ours(cfg: Config, catalog: Path, mirror: Path, work: Path,
     }  # fmt: skip
 
 
-def run_bare(cfg: Config, catalog: Path, work: Path) -> dict[str, Any]:
+def run_bare(cfg: Config, catalog: Path, work: Path, fetch_only: bool = False) -> dict[str, Any]:
     settings = {
         **bench_settings(cfg),
         "TELNETCONSOLE_ENABLED": False,
@@ -168,6 +175,8 @@ def run_bare(cfg: Config, catalog: Path, work: Path) -> dict[str, Any]:
         "BENCH_TIMELINE_FILE": str(work / "timeline.json"),
     }
     argv = [PYTHON, "-m", "bench.bare_scrapy", str(catalog), cfg.feed, json.dumps(settings)]
+    if fetch_only:
+        argv.append("fetch-only")
     m = measure(argv, work).check()
     timeline = read_json(work / "timeline.json")
     return {**m.figures(), **phases(m, timeline), "items": m.last_json().get("items", 0)}
@@ -232,7 +241,7 @@ def backfill(cfg: Config, latency: float, now: str, work: Path, say: Any,
         if cfg.one_process:
             systems.append(("ours_one_process", {"MIRROR_WORKERS": 0}))
         if cfg.baselines:
-            systems += [("bare_scrapy", None), ("sequential", None)]
+            systems += [("bare_scrapy", None), ("scrapy_fetch_only", None), ("sequential", None)]
         if old is not None:
             systems.append(("ours_at_baseline", None))
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in systems}
@@ -244,15 +253,19 @@ def backfill(cfg: Config, latency: float, now: str, work: Path, say: Any,
                 run_dir = work / f"{name}-{i}"
                 mirror = run_dir / "mirror"
                 replica.reset()
+                served_from = cpu_of(replica.proc.pid)
                 if name == "ours_at_baseline":
                     assert old is not None
                     figures = run_ours(cfg, catalog, mirror, run_dir, root=old)
                 elif name.startswith("ours"):
                     figures = run_ours(cfg, catalog, mirror, run_dir, extra)
-                elif name == "bare_scrapy":
-                    figures = run_bare(cfg, catalog, run_dir)
+                elif name.startswith(("bare", "scrapy")):
+                    figures = run_bare(cfg, catalog, run_dir, name == "scrapy_fetch_only")
                 else:
                     figures = run_sequential(cfg, catalog, mirror, run_dir)
+                served_to = cpu_of(replica.proc.pid)
+                if served_from is not None and served_to is not None:
+                    figures["replica_cpu_s"] = round(served_to - served_from, 2)
                 stats = replica.stats()
                 figures["requests"] = stats["requests"]
                 figures["requests_by_kind"] = {k: v for k, v in stats["by_kind"].items() if v}
@@ -270,7 +283,32 @@ def backfill(cfg: Config, latency: float, now: str, work: Path, say: Any,
         recrawl["requests_by_kind"] = {k: v for k, v in stats["by_kind"].items() if v}
         result["recrawl"] = recrawl
     result["ratios"] = ratios(result)
+    result["floor"] = floor(result, cfg)
     return result
+
+
+def floor(result: dict[str, Any], cfg: Config) -> dict[str, Any]:
+    """The least wall time any Scrapy crawler could take for ours' work on
+    this host: the network bound, or the CPU it cannot avoid spread over
+    every usable core (see the module's docstring), whichever is longer."""
+    from crawler.offload.pool import usable_cores
+
+    ours = result["ours"]
+    per_s = result.get("replica_ceiling", {}).get(f"connections_{cfg.concurrency}", {}).get("per_s")
+    out: dict[str, Any] = {"cores": usable_cores()}
+    if per_s:
+        out["network_s"] = round(ours["requests"] / per_s, 2)
+    fetch = result.get("scrapy_fetch_only")
+    if fetch and ours.get("process_cpu_s") is not None and "replica_cpu_s" in ours:
+        workers = ours["cpu_s"] - ours["process_cpu_s"]
+        unavoidable = fetch["cpu_s"] + workers + ours["replica_cpu_s"]
+        out["cpu_parts_s"] = {"scrapy_fetch_only": fetch["cpu_s"],
+                              "ours_workers": round(workers, 2),
+                              "replica": ours["replica_cpu_s"]}  # fmt: skip
+        out["cpu_s"] = round(unavoidable / out["cores"], 2)
+    if out.keys() & {"network_s", "cpu_s"}:
+        out["floor_s"] = max(out.get("network_s", 0), out.get("cpu_s", 0))
+    return out
 
 
 def ratios(result: dict[str, Any]) -> dict[str, float]:
@@ -500,6 +538,16 @@ def table(results: dict[str, Any]) -> str:
                 f"  ours at {cfg['baseline']}", fmt_s(then["wall_s"]), "", "", "", "",
                 f"CPU {then['cpu_s']:.1f} s ({then.get('process_cpu_s') or 0:.1f} s); "
                 f"this tree: ×{r.get('vs_ours_at_baseline', 0):.2f}",
+            ))  # fmt: skip
+        fl = b.get("floor", {})
+        if "floor_s" in fl:
+            net = fl.get("network_s")
+            parts = ", ".join(f"{k} {v:.1f} s" for k, v in fl.get("cpu_parts_s", {}).items())
+            rows.append((
+                f"  floor on {fl['cores']} core(s)", fmt_s(fl["floor_s"]), "", "", "", "",
+                f"network bound {fmt_s(net)}; CPU ({parts}) / {fl['cores']}: "
+                f"{fmt_s(fl.get('cpu_s'))}; ours is ×{ours['wall_s'] / fl['floor_s']:.2f} "
+                f"the floor" + (f", ×{ours['wall_s'] / net:.2f} the network bound" if net else ""),
             ))  # fmt: skip
         p = ours.get("pipeline", {}).get("total")
         if p:

@@ -35,6 +35,12 @@ def test_the_quick_suite_reports_every_figure(tmp_path):
     assert backfill["ratios"]["vs_sequential"] > 0 and backfill["ratios"]["vs_bare_scrapy"] > 0
     assert backfill["ratios"]["vs_ours_one_process"] > 0
     assert backfill["ratios"]["vs_ours_at_baseline"] > 0
+    fetch_only = backfill["scrapy_fetch_only"]  # the same pages, nothing read from them
+    assert fetch_only["items"] == 0 and fetch_only["requests"] == backfill["bare_scrapy"]["requests"]
+    assert backfill["ours"]["replica_cpu_s"] >= 0
+    floor = backfill["floor"]
+    assert floor["cpu_parts_s"]["scrapy_fetch_only"] == fetch_only["cpu_s"]
+    assert floor["floor_s"] == max(floor["network_s"], floor["cpu_s"]) > 0
     assert 0 < backfill["ours"]["process_cpu_s"] <= backfill["ours"]["cpu_s"]
     pipeline = backfill["ours"]["pipeline"]
     assert pipeline["items"] == backfill["ours"]["items"]
@@ -58,6 +64,7 @@ def test_the_quick_suite_reports_every_figure(tmp_path):
     text = table(results)
     assert "backfill 30 @ 0ms" in text and "start-up over 40 posts" in text
     assert "  ours at HEAD " in text
+    assert f"  floor on {floor['cores']} core(s)" in text
     assert not list(tmp_path.iterdir()), "the work directory is removed"
 
 
