@@ -36,7 +36,8 @@ def test_the_quick_suite_reports_every_figure(tmp_path):
     assert backfill["ratios"]["vs_ours_one_process"] > 0
     assert backfill["ratios"]["vs_ours_at_baseline"] > 0
     fetch_only = backfill["scrapy_fetch_only"]  # the same pages, nothing read from them
-    assert fetch_only["items"] == 0 and fetch_only["requests"] == backfill["bare_scrapy"]["requests"]
+    assert fetch_only["items"] == 0
+    assert fetch_only["requests"] == backfill["bare_scrapy"]["requests"]
     assert backfill["ours"]["replica_cpu_s"] >= 0
     floor = backfill["floor"]
     assert floor["cpu_parts_s"]["scrapy_fetch_only"] == fetch_only["cpu_s"]
