@@ -20,6 +20,7 @@ from scrapy.http import HtmlResponse
 
 from crawler.items import Article, ArticleDropped, Outcome
 from crawler.mirror.archive import is_stale_temp, place, render, write_atomic, writer_id
+from crawler.offload.child import frame
 from crawler.offload.jobs import Jobs
 from crawler.offload.pool import WorkerPool, usable_cores
 from crawler.source.catalog import load_catalog
@@ -114,6 +115,30 @@ def test_a_worker_stages_a_post_that_this_process_places_byte_for_byte(feed, tmp
     assert place(staged, path).read_bytes() == expected
     assert expected == (DATA / "seed" / post.filename).read_bytes()
     assert os.listdir(path.parent) == [post.filename]
+
+
+def test_a_post_a_worker_stages_after_its_crawl_died_is_removed(feed, tmp_path):
+    """The crawl is killed (here: its end of the socket closed) right after
+    asking for a post: the worker, unable to answer, removes the file it
+    staged, which no crawl will ever place or, having already swept the dead
+    crawl's temporary files, remove."""
+    post = seed_post()
+    path = tmp_path / "_posts" / post.filename
+    path.parent.mkdir()
+    ours, theirs = socket.socketpair()
+    with theirs:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "crawler.offload.child", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), stderr=subprocess.PIPE,
+        )  # fmt: skip
+    with ours:
+        assert ours.recv(len(frame(("ready",)))) == frame(("ready",))
+        ours.sendall(frame(("feed", "k", feed)))
+        args = (post, path, "//finews.withounder.com", True, writer_id())
+        ours.sendall(frame(("job", 1, "staged_post", "k", args)))
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 0 and not err
+    assert os.listdir(path.parent) == []
 
 
 def test_a_drop_in_a_worker_keeps_its_reason_and_outcome(feed):

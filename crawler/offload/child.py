@@ -11,7 +11,10 @@ only its parent holds the other end of:
 A thread reads what comes in as it comes, so that the parent never waits to
 send while this process is busy sending it results. The process ends when
 its parent closes the socket (or dies); it runs in a session of its own, so
-a terminal's Ctrl-C is its parent's to handle.
+a terminal's Ctrl-C is its parent's to handle. A job done after its parent
+died (killed with ``SIGKILL``, say) is undone (:meth:`Jobs.unanswered`): the
+post a job staged would otherwise appear after the next crawl swept the
+dead crawl's temporary files.
 """
 
 from __future__ import annotations
@@ -38,17 +41,25 @@ def frame(message: Any) -> bytes:
     return HEADER.pack(len(data)) + data
 
 
-def answer(jid: int, jobs: Jobs, name: str, feed: Any, args: tuple[Any, ...]) -> bytes:
-    """The answer to job ``jid``: its result, or the exception it raised."""
+def outcome(jobs: Jobs, name: str, feed: Any, args: tuple[Any, ...]) -> tuple[str, Any]:
+    """``("ok", result)`` of the job, or ``("error", exception)`` it raised."""
     try:
         if name not in jobs.NAMES:
             raise LookupError(f"no job named {name!r}")
-        return frame(("ok", jid, getattr(jobs, name)(feed, *args)))
+        return "ok", getattr(jobs, name)(feed, *args)
     except Exception as e:
-        try:
-            return frame(("error", jid, e))
-        except Exception:  # an exception that does not pickle: its words do
-            return frame(("error", jid, RuntimeError(f"{type(e).__name__}: {e}")))
+        return "error", e
+
+
+def answer(jid: int, done: tuple[str, Any]) -> bytes:
+    """The answer to job ``jid``, from its :func:`outcome`."""
+    try:
+        return frame((done[0], jid, done[1]))
+    except Exception as e:
+        if done[0] == "ok":
+            return answer(jid, ("error", e))
+        # an exception that does not pickle: its words do
+        return frame(("error", jid, RuntimeError(f"{type(done[1]).__name__}: {done[1]}")))
 
 
 def read_all(stream: BinaryIO, inbox: queue.SimpleQueue[bytes | None]) -> None:
@@ -78,7 +89,13 @@ def serve(sock: socket.socket, jobs: Jobs) -> None:
             feeds[message[1]] = message[2]
         else:
             _, jid, name, key, args = message
-            sock.sendall(answer(jid, jobs, name, feeds.get(key), args))
+            done = outcome(jobs, name, feeds.get(key), args)
+            try:
+                sock.sendall(answer(jid, done))
+            except OSError:  # the parent died: what it cannot take is undone
+                if done[0] == "ok":
+                    jobs.unanswered(name, done[1])
+                raise
 
 
 def main(argv: list[str]) -> None:

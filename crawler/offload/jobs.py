@@ -8,7 +8,10 @@ whichever process built it.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
+from typing import Any
 
 from scrapy.http import TextResponse
 
@@ -50,3 +53,10 @@ class Jobs:
         (:func:`~crawler.mirror.archive.stage`, named for ``writer``, the
         process that places it); its name."""
         return stage(path, render(post, base_url), durable, writer)
+
+    def unanswered(self, name: str, result: Any) -> None:
+        """Undo what job ``name`` left behind when its crawl will never have
+        ``result``: a staged post's temporary file is removed."""
+        if name == "staged_post":
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(result)
