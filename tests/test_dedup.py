@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 from pathlib import Path
 
@@ -118,8 +119,29 @@ def test_temporary_files_of_a_killed_writer_go_at_the_next_start_and_live_ones_s
         store = FileDedupStore(tmp_path)
     store.close()
     assert not stale.exists() and live.exists()
-    assert f"Removed 1 temporary files left in {posts}" in caplog.text
+    assert f"Removed 1 temporary files left in {tmp_path} by a process" in caplog.text
     assert not store.is_known("NWKMRB00000001") and not store.is_known("NWKMRB00000002")
+
+
+def test_temporary_files_of_a_killed_process_go_anywhere_in_the_mirror(tmp_path):
+    """Category and site pages, state files: each written atomically too, each
+    left half-written by a process killed mid-write. A file of another shape
+    (a user's, however old) is not ours to remove."""
+    dead = f"{writer_id().rpartition('-')[0]}-{_dead_pid()}"
+    stale = [
+        tmp_path / "category" / f".kunmingribao.html.{dead}.0a1b2c3d.tmp",
+        tmp_path / f"._config.yml.{dead}.0a1b2c3d.tmp",
+        tmp_path / ".mirror" / f".backoff.json.{dead}.0a1b2c3d.tmp",
+        tmp_path / "feed" / "kunmingribao" / f".index.xml.{dead}.0a1b2c3d.tmp",
+    ]
+    users = tmp_path / "_posts" / ".notes.tmp"
+    for path in [*stale, users]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half", "utf-8")
+    os.utime(users, (0, 0))
+    FileDedupStore(tmp_path).close()
+    assert [p for p in stale if p.exists()] == []
+    assert users.exists()
 
 
 def _dead_pid() -> int:

@@ -286,6 +286,9 @@ def add_category_page(root: Path, category: str, text: str) -> bool:
     return True
 
 
+_TEMP_NAME = re.compile(r"\.(?P<host>[^.]+)-(?P<pid>\d+)\.[^.]+\.tmp$")  # see _create_temp
+
+
 def writer_id() -> str:
     """``host-pid`` of this process, in its temporary files' names (see :func:`is_stale_temp`)."""
     return f"{_host()}-{os.getpid()}"
@@ -300,14 +303,15 @@ def _host() -> str:
 
 def is_stale_temp(path: Path, max_age: float = 600) -> bool:
     """Whether ``path`` is a temporary file of :func:`write_atomic` nobody will finish:
-    its writer, on this host, is dead, or it is older than ``max_age`` seconds."""
+    its writer, on this host, is dead, or it is older than ``max_age`` seconds.
+    Any other file (named otherwise) is not."""
     name = path.name
-    if not (name.startswith(".") and name.endswith(".tmp")):
+    shape = _TEMP_NAME.search(name) if name.startswith(".") else None
+    if shape is None:
         return False
-    host, _, pid = name.split(".")[-3].rpartition("-") if name.count(".") >= 4 else ("", "", "")
-    if host == _host() and pid.isdigit():
+    if shape["host"] == _host():
         try:
-            os.kill(int(pid), 0)
+            os.kill(int(shape["pid"]), 0)
         except ProcessLookupError:
             return True
         except OSError:

@@ -32,11 +32,29 @@ from scrapy.crawler import Crawler
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.mirror.archive import OLD_POSTS_DIR, POSTS_DIR, info_code_of, is_stale_temp, post_names
+from crawler.mirror.images import IMAGES_DIR
 from crawler.mirror.lock import FileLock
-from crawler.mirror.paths import INDEX_FILE, INDEX_LOCK_FILE, STATE_DIR, WALKED_DIR, WALKS_DIR
+from crawler.mirror.paths import (
+    CAPTURE_DIR,
+    INDEX_FILE,
+    INDEX_LOCK_FILE,
+    LOGS_DIR,
+    STATE_DIR,
+    WALKED_DIR,
+    WALKS_DIR,
+)
+from crawler.mirror.revisions import REVISIONS_DIR
 from crawler.process import acquire_for
 
 logger = logging.getLogger(__name__)
+
+# Folders of a mirror (relative to it) where no process of the project makes
+# a temporary file, or where it sweeps its own (revisions): not walked at
+# each start, some being large (rotated posts, images, the built site).
+NOT_SWEPT = frozenset({
+    OLD_POSTS_DIR, REVISIONS_DIR, "_site", ".git", ".jekyll-cache", IMAGES_DIR,
+    f"{STATE_DIR}/{CAPTURE_DIR}", f"{STATE_DIR}/{LOGS_DIR}",
+})  # fmt: skip
 
 
 class DedupStore(ABC):
@@ -157,12 +175,20 @@ class FileDedupStore(DedupStore):
         self._mirrored |= on_disk
 
     def _remove_stale_temps(self) -> None:
-        """Temporary post files of crawls killed mid-write (their writer is dead)."""
-        folder = self.root / POSTS_DIR
-        try:
-            stale = [p for p in folder.glob(".*.tmp") if is_stale_temp(p)]
-        except OSError:
-            return
+        """Temporary files of processes killed mid-write (their writer is dead):
+        posts, category and site pages, state files, anywhere in the mirror
+        but the folders no temporary file is made in (:data:`NOT_SWEPT`)."""
+        stale = []
+        for folder, dirs, files in os.walk(self.root):
+            under = os.path.relpath(folder, self.root)
+            dirs[:] = [d for d in dirs if os.path.normpath(os.path.join(under, d)) not in NOT_SWEPT]
+            stale += [
+                path
+                for name in files
+                if name.startswith(".")
+                and name.endswith(".tmp")
+                and is_stale_temp(path := Path(folder, name))
+            ]
         for path in stale:
             try:
                 path.unlink()
@@ -170,9 +196,9 @@ class FileDedupStore(DedupStore):
                 logger.warning("Cannot remove a stale temporary file %s: %s", path, e.strerror)
         if stale:
             logger.info(
-                "Removed %d temporary files left in %s by a crawl that was killed",
+                "Removed %d temporary files left in %s by a process that was killed",
                 len(stale),
-                folder,
+                self.root,
             )
 
     def _cut_partial_line(self) -> None:
