@@ -543,10 +543,10 @@ def table(results: dict[str, Any]) -> str:
         if "floor_s" in fl:
             net = fl.get("network_s")
             parts = ", ".join(f"{k} {v:.1f} s" for k, v in fl.get("cpu_parts_s", {}).items())
+            cpu = f"; CPU ({parts}) / {fl['cores']}: {fmt_s(fl['cpu_s'])}" if parts else ""
             rows.append((
                 f"  floor on {fl['cores']} core(s)", fmt_s(fl["floor_s"]), "", "", "", "",
-                f"network bound {fmt_s(net)}; CPU ({parts}) / {fl['cores']}: "
-                f"{fmt_s(fl.get('cpu_s'))}; ours is ×{ours['wall_s'] / fl['floor_s']:.2f} "
+                f"network bound {fmt_s(net)}{cpu}; ours is ×{ours['wall_s'] / fl['floor_s']:.2f} "
                 f"the floor" + (f", ×{ours['wall_s'] / net:.2f} the network bound" if net else ""),
             ))  # fmt: skip
         p = ours.get("pipeline", {}).get("total")
