@@ -111,3 +111,24 @@ def test_a_baseline_git_cannot_export_is_one_line_naming_it(tmp_path):
     said = str(stopped.value)
     assert said.startswith("error: cannot export commit 'no-such-revision'") and "\n" not in said
     assert not list((tmp_path / "baseline").iterdir())
+
+
+def test_the_scrapy_ceiling_fetches_every_page_once_over_its_engines(tmp_path):
+    from bench import scrapy_ceiling
+
+    cfg = scrapy_ceiling.parse_args(
+        ["--articles", "30", "--per-page", "10", "--latency", "0", "--repeat", "1"]
+    )
+    results = scrapy_ceiling.run(cfg, say=lambda _: None, work_root=tmp_path)
+    pages = results["pages"]
+    assert pages == 30 + 3 and results["network_bound_s"] > 0
+    runs = {(r["engines"], r["mode"]): r for r in results["runs"]}
+    assert set(runs) == {(1, "fetch"), (1, "parse"), (2, "fetch"), (2, "parse")}
+    for (engines, mode), r in runs.items():
+        # each page once, and robots.txt once an engine
+        assert r["responses"] == r["requests"] == pages + engines, (engines, mode)
+        assert r["items"] == (pages if mode == "parse" else 0)
+        assert r["wall_s"] > 0 and r["cpu_s"] > 0 and r["replica_cpu_s"] >= 0
+    text = scrapy_ceiling.table(results)
+    assert "1.4× it" in text and text.count(" fetch ") == 2
+    assert not list(tmp_path.iterdir()), "the work directory is removed"
