@@ -12,7 +12,10 @@ of ``bench/run.py``) fetches them, in one process with
 going to process *i mod K*, each with 32/K (the same load on the source),
 either reading nothing from the responses (*fetch*) or reading what
 ``bench/bare_scrapy.py`` reads (*parse*: a listing's share links, an
-article's four fields). Wall time is from the first process's launch to
+article's four fields), on Twisted's reactor (Scrapy's default, with its
+HTTP/1.1 client) or with none (``TWISTED_REACTOR_ENABLED=False``: asyncio
+and Scrapy's aiohttp download handler, which Scrapy 2.19 calls experimental
+and not for production). Wall time is from the first process's launch to
 the last one's exit; CPU is the processes' together, and the replica's
 (which shares the host) beside it.
 
@@ -51,6 +54,7 @@ from bench.harness import (
 
 PYTHON = sys.executable
 ENGINE_MODES = ("fetch", "parse")
+REACTORS = ("twisted", "none")
 
 
 # --- One engine (a child process) ---------------------------------------------
@@ -61,7 +65,7 @@ def engine(argv: list[str]) -> int:
     the pages of PAGES_FILE (``listing URL`` or ``article URL`` lines) whose
     index is PART modulo PARTS; print one JSON line."""
     import scrapy
-    from scrapy.crawler import CrawlerProcess
+    from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
     from scrapy.http import Request, Response
 
     from bench.bare_scrapy import BareSpider
@@ -94,7 +98,9 @@ def engine(argv: list[str]) -> int:
                 yield from BareSpider.parse_article(self, response)  # type: ignore[arg-type]
 
     CeilingSpider.feed = feed  # type: ignore[attr-defined]  # what parse_article reads
-    process = CrawlerProcess(json.loads(settings_json))
+    settings = json.loads(settings_json)
+    reactor = settings.get("TWISTED_REACTOR_ENABLED", True)
+    process = (CrawlerProcess if reactor else AsyncCrawlerProcess)(settings)
     crawler = process.create_crawler(CeilingSpider)
     process.crawl(crawler)
     process.start()
@@ -125,8 +131,9 @@ def pages_of(cfg: argparse.Namespace, replica_url: str, now: str) -> list[str]:
 
 
 def run_engines(
-    cfg: argparse.Namespace, parts: int, mode: str, catalog: Path, pages: Path, work: Path
-) -> dict[str, Any]:
+    cfg: argparse.Namespace, parts: int, mode: str, reactor: str, catalog: Path, pages: Path,
+    work: Path,
+) -> dict[str, Any]:  # fmt: skip
     from bench.run import Config, bench_settings
 
     settings = {
@@ -134,6 +141,7 @@ def run_engines(
         "CONCURRENT_REQUESTS": cfg.concurrency // parts,
         "CONCURRENT_REQUESTS_PER_DOMAIN": cfg.concurrency // parts,
         "TELNETCONSOLE_ENABLED": False,
+        "TWISTED_REACTOR_ENABLED": reactor == "twisted",
     }
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -162,7 +170,8 @@ def run_engines(
         lines = (work / f"engine-{part}.out").read_text("utf-8").splitlines()
         outputs.append(json.loads(lines[-1]))
     return {
-        "engines": parts, "mode": mode, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+        "engines": parts, "mode": mode, "reactor": reactor,
+        "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
         "responses": sum(o["responses"] for o in outputs),
         "items": sum(o["items"] for o in outputs),
     }  # fmt: skip
@@ -188,22 +197,22 @@ def run(cfg: argparse.Namespace, say: Any = print, work_root: Path | None = None
             say(f"  the trivial client's rate at {cfg.latency:g} ms")
             rate = ceiling(run_cfg, replica, now, work)[f"connections_{cfg.concurrency}"]["per_s"]
             results["network_bound_s"] = round(len(lines) / rate, 2)
+            kinds = [(r, n, m) for r in cfg.reactors for n in cfg.engines for m in cfg.modes]
             for i in range(cfg.repeat):  # in turn, so that noise falls on all
-                for parts in cfg.engines:
-                    for mode in cfg.modes:
-                        say(f"  {parts} engine(s), {mode} (run {i + 1}/{cfg.repeat})")
-                        replica.reset()
-                        served_from = cpu_of(replica.proc.pid)
-                        figures = run_engines(
-                            cfg, parts, mode, catalog, pages, work / f"{parts}-{mode}-{i}"
-                        )
-                        served_to = cpu_of(replica.proc.pid)
-                        if served_from is not None and served_to is not None:
-                            figures["replica_cpu_s"] = round(served_to - served_from, 2)
-                        stats = replica.stats()
-                        figures["requests"] = stats["requests"]
-                        figures["max_in_flight"] = stats["max_in_flight"]
-                        results["runs"].append(figures)
+                for reactor, parts, mode in kinds:
+                    say(f"  {parts} engine(s), {mode}, reactor {reactor} "
+                        f"(run {i + 1}/{cfg.repeat})")  # fmt: skip
+                    replica.reset()
+                    served_from = cpu_of(replica.proc.pid)
+                    figures = run_engines(cfg, parts, mode, reactor, catalog, pages,
+                                          work / f"{reactor}-{parts}-{mode}-{i}")  # fmt: skip
+                    served_to = cpu_of(replica.proc.pid)
+                    if served_from is not None and served_to is not None:
+                        figures["replica_cpu_s"] = round(served_to - served_from, 2)
+                    stats = replica.stats()
+                    figures["requests"] = stats["requests"]
+                    figures["max_in_flight"] = stats["max_in_flight"]
+                    results["runs"].append(figures)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results
@@ -211,17 +220,17 @@ def run(cfg: argparse.Namespace, say: Any = print, work_root: Path | None = None
 
 def table(results: dict[str, Any]) -> str:
     bound = results["network_bound_s"]
-    head = ("engines", "mode", "wall (runs)", "CPU, engines", "CPU, replica", "requests",
+    head = ("reactor", "engines", "mode", "wall (runs)", "CPU, engines", "CPU, replica", "requests",
             "most in flight", "× network bound")  # fmt: skip
     rows = [head]
-    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for r in results["runs"]:
-        groups.setdefault((r["engines"], r["mode"]), []).append(r)
-    for (parts, mode), runs in groups.items():
+        groups.setdefault((r["reactor"], r["engines"], r["mode"]), []).append(r)
+    for (reactor, parts, mode), runs in groups.items():
         walls = sorted(r["wall_s"] for r in runs)
         median = walls[len(walls) // 2]
         rows.append((
-            str(parts), mode, f"{median:.2f} s ({', '.join(f'{w:.2f}' for w in walls)})",
+            reactor, str(parts), mode, f"{median:.2f} s ({', '.join(f'{w:.2f}' for w in walls)})",
             f"{sum(r['cpu_s'] for r in runs) / len(runs):.1f} s",
             f"{sum(r.get('replica_cpu_s', 0) for r in runs) / len(runs):.1f} s",
             str(runs[0]["requests"]), str(max(r["max_in_flight"] for r in runs)),
@@ -252,13 +261,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=32, help="in all, split between engines")
     p.add_argument("--engines", default="1,2", help="numbers of processes (1,2)")
     p.add_argument("--modes", default=",".join(ENGINE_MODES), help="fetch, parse or both")
+    p.add_argument("--reactors", default=",".join(REACTORS),
+                   help="twisted (the default), none (no reactor: aiohttp), or both")  # fmt: skip
     p.add_argument("--repeat", type=int, default=3, help="runs of each, in turn (3)")
     p.add_argument("--feed", default="kunmingribao")
     cfg = p.parse_args(argv)
     cfg.engines = [int(n) for n in cfg.engines.split(",")]
     cfg.modes = [m for m in cfg.modes.split(",") if m]
+    cfg.reactors = [r for r in cfg.reactors.split(",") if r]
     if not set(cfg.modes) <= set(ENGINE_MODES):
         p.error(f"--modes: {', '.join(ENGINE_MODES)}")
+    if not set(cfg.reactors) <= set(REACTORS):
+        p.error(f"--reactors: {', '.join(REACTORS)}")
     return cfg
 
 

@@ -122,13 +122,14 @@ def test_the_scrapy_ceiling_fetches_every_page_once_over_its_engines(tmp_path):
     results = scrapy_ceiling.run(cfg, say=lambda _: None, work_root=tmp_path)
     pages = results["pages"]
     assert pages == 30 + 3 and results["network_bound_s"] > 0
-    runs = {(r["engines"], r["mode"]): r for r in results["runs"]}
-    assert set(runs) == {(1, "fetch"), (1, "parse"), (2, "fetch"), (2, "parse")}
-    for (engines, mode), r in runs.items():
+    runs = {(r["reactor"], r["engines"], r["mode"]): r for r in results["runs"]}
+    assert set(runs) == {(reactor, engines, mode) for reactor in ("twisted", "none")
+                         for engines in (1, 2) for mode in ("fetch", "parse")}  # fmt: skip
+    for (reactor, engines, mode), r in runs.items():
         # each page once, and robots.txt once an engine
-        assert r["responses"] == r["requests"] == pages + engines, (engines, mode)
+        assert r["responses"] == r["requests"] == pages + engines, (reactor, engines, mode)
         assert r["items"] == (pages if mode == "parse" else 0)
         assert r["wall_s"] > 0 and r["cpu_s"] > 0 and r["replica_cpu_s"] >= 0
     text = scrapy_ceiling.table(results)
-    assert "1.4× it" in text and text.count(" fetch ") == 2
+    assert "1.4× it" in text and text.count(" fetch ") == 4
     assert not list(tmp_path.iterdir()), "the work directory is removed"
