@@ -52,6 +52,7 @@ from bench.harness import (
     measure,
     scrapy,
     settings_args,
+    text_table,
     write_results,
 )
 
@@ -187,9 +188,7 @@ def table(results: dict[str, Any]) -> str:
                 if "beyond_requests_slope_ms" in r else "",
                 f"{r['max_rss_mb']:.0f} MB", str(r.get("requests", "")),
             ))  # fmt: skip
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = text_table(rows)
     lines.append("")
     if results.get("baseline"):
         lines.append(f"baseline_recrawl: the re-crawl by the code of {results['baseline']}")

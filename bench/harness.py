@@ -154,6 +154,16 @@ def settings_args(settings: dict[str, Any]) -> list[str]:
     return out
 
 
+def text_table(rows: list[tuple[Any, ...]]) -> list[str]:
+    """``rows`` (the head first) as aligned columns, a rule under the head."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
 def write_results(results: Any, name: str = "", indent: int = 2) -> Path:
     """``results`` as JSON in ``bench/results/[name-]<timestamp>.json``, said on stdout."""
     RESULTS.mkdir(parents=True, exist_ok=True)

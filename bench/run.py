@@ -57,6 +57,7 @@ from bench.harness import (
     measure,
     scrapy,
     settings_args,
+    text_table,
     write_catalog,
     write_results,
 )
@@ -591,12 +592,7 @@ def table(results: dict[str, Any]) -> str:
                 f"{fmt_s(t['wall_s'])}, {t['max_rss_mb']:.0f} MB", "", "", "", "",
                 "" if t.get("missing") else f"exit {t['returncode']}",
             ))  # fmt: skip
-    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-    lines = [
-        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
-        for r in [head, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = text_table([head, *rows])
     m = results["machine"]
     lines.append("")
     lines.append(

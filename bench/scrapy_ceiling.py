@@ -48,6 +48,7 @@ from bench.harness import (
     BenchReplica,
     child_env,
     cpu_of,
+    text_table,
     write_catalog,
     write_results,
 )
@@ -236,11 +237,7 @@ def table(results: dict[str, Any]) -> str:
             str(runs[0]["requests"]), str(max(r["max_in_flight"] for r in runs)),
             f"{median / bound:.2f}",
         ))  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = text_table(rows)
     cfg = results["config"]
     lines.append("")
     lines.append(
