@@ -355,8 +355,7 @@ def stage(path: Path, text: str, durable: bool = True, writer: str = "") -> str:
         finally:
             os.close(fd)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        discard(tmp)
         raise
     return tmp
 
@@ -367,12 +366,17 @@ def place(tmp: str, path: Path, durable: bool = True) -> Path:
     try:
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        discard(tmp)
         raise
     if durable:
         sync_dir(path.parent)
     return path
+
+
+def discard(tmp: str) -> None:
+    """A staged file that will not be placed, removed (if it is still there)."""
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
 
 
 def _create_temp(path: Path, writer: str) -> tuple[int, str]:

@@ -8,8 +8,6 @@ whichever process built it.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,7 @@ from scrapy.http import TextResponse
 from crawler.cleaning.articles import clean_article, feed_cleaner
 from crawler.cleaning.cleaner import BodyCleaner
 from crawler.items import Article
-from crawler.mirror.archive import Post, render, stage
+from crawler.mirror.archive import Post, discard, render, stage
 from crawler.source.article import Fields, article_fields
 from crawler.source.catalog import Feed
 
@@ -58,5 +56,4 @@ class Jobs:
         """Undo what job ``name`` left behind when its crawl will never have
         ``result``: a staged post's temporary file is removed."""
         if name == "staged_post":
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(result)
+            discard(result)

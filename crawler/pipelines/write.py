@@ -14,9 +14,7 @@ category's Atom feed page (``feed/<slug>.xml``), a file of the Jekyll site.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from crawler.mirror.archive import (
     Post,
     add_category_page,
     category_page,
+    discard,
     place,
     writer_id,
 )
@@ -67,8 +66,7 @@ def place_once(
         written = store.commit(info_code, lambda: place(staged, path, durable))
     finally:
         if written is None:
-            with contextlib.suppress(OSError):
-                os.unlink(staged)
+            discard(staged)
     return written
 
 
