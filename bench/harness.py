@@ -139,6 +139,22 @@ def cpu_of(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def served(replica: ReplicaProcess, cpu_before: float | None) -> dict[str, Any]:
+    """What ``replica`` served since its last reset: requests (by kind), the
+    most in flight at once, and its CPU since ``cpu_before`` (:func:`cpu_of`)
+    where ``/proc`` tells."""
+    stats = replica.stats()
+    out = {
+        "requests": stats["requests"],
+        "requests_by_kind": {k: v for k, v in stats["by_kind"].items() if v},
+        "max_in_flight": stats["max_in_flight"],
+    }
+    cpu_after = cpu_of(replica.proc.pid)
+    if cpu_before is not None and cpu_after is not None:
+        out["replica_cpu_s"] = round(cpu_after - cpu_before, 2)
+    return out
+
+
 def scrapy(*args: str) -> list[str]:
     return [sys.executable, "-m", "scrapy", *args]
 

@@ -56,6 +56,7 @@ from bench.harness import (
     export_tree,
     measure,
     scrapy,
+    served,
     settings_args,
     text_table,
     write_catalog,
@@ -264,13 +265,7 @@ def backfill(cfg: Config, latency: float, now: str, work: Path, say: Any,
                     figures = run_bare(cfg, catalog, run_dir, name == "scrapy_fetch_only")
                 else:
                     figures = run_sequential(cfg, catalog, mirror, run_dir)
-                served_to = cpu_of(replica.proc.pid)
-                if served_from is not None and served_to is not None:
-                    figures["replica_cpu_s"] = round(served_to - served_from, 2)
-                stats = replica.stats()
-                figures["requests"] = stats["requests"]
-                figures["requests_by_kind"] = {k: v for k, v in stats["by_kind"].items() if v}
-                figures["max_in_flight"] = stats["max_in_flight"]
+                figures.update(served(replica, served_from))
                 runs[name].append(figures)
         for name, _ in systems:
             result[name] = median_run(runs[name])

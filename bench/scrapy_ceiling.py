@@ -41,13 +41,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
+from scrapy.http import Request, Response
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bare_scrapy import BareSpider
 from bench.harness import (
     PROJECT_ROOT,
     BenchReplica,
     child_env,
     cpu_of,
+    served,
     text_table,
     write_catalog,
     write_results,
@@ -61,48 +66,44 @@ REACTORS = ("twisted", "none")
 # --- One engine (a child process) ---------------------------------------------
 
 
+class CeilingSpider(BareSpider):
+    """Fetches the ``pages`` given (``(kind, URL)``); with ``reads``, reads
+    what the bare spider reads: a listing's share links, an article's fields."""
+
+    name = "ceiling"
+    pages: list[list[str]]
+    reads: bool
+
+    async def start(self) -> AsyncIterator[Request]:
+        for kind, url in self.pages:
+            callback = self.listing if kind == "listing" else self.article
+            yield Request(url, callback, dont_filter=True)
+
+    def listing(self, response: Response) -> Iterator[dict[str, int]]:
+        if self.reads:
+            hrefs = response.css("a::attr(href)").getall()
+            links = [h for h in hrefs if self.feed.share_link.search(response.urljoin(h.strip()))]
+            yield {"links": len(links)}
+
+    def article(self, response: Response) -> Iterator[dict[str, str | None]]:
+        if self.reads:
+            yield from self.parse_article(response)
+
+
 def engine(argv: list[str]) -> int:
     """``engine CATALOG FEED PAGES_FILE SETTINGS_JSON PART PARTS MODE``: fetch
     the pages of PAGES_FILE (``listing URL`` or ``article URL`` lines) whose
     index is PART modulo PARTS; print one JSON line."""
-    import scrapy
-    from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
-    from scrapy.http import Request, Response
-
-    from bench.bare_scrapy import BareSpider
     from crawler.source.catalog import load_catalog
 
     catalog, feed_name, pages_file, settings_json, part, parts, mode = argv
-    feed = load_catalog(catalog)[feed_name]
     lines = Path(pages_file).read_text("utf-8").splitlines()
     mine = [line.split(" ", 1) for i, line in enumerate(lines) if i % int(parts) == int(part)]
-
-    class CeilingSpider(scrapy.Spider):
-        name = "ceiling"
-
-        async def start(self) -> AsyncIterator[Request]:
-            for kind, url in mine:
-                callback = self.listing if kind == "listing" else self.article
-                yield Request(url, callback, dont_filter=True)
-
-        def listing(self, response: Response) -> Iterator[dict[str, Any]]:
-            if mode == "parse":
-                links = [
-                    href
-                    for href in response.css("a::attr(href)").getall()
-                    if feed.share_link.search(response.urljoin(href.strip()))
-                ]
-                yield {"links": len(links)}
-
-        def article(self, response: Response) -> Iterator[dict[str, str | None]]:
-            if mode == "parse":
-                yield from BareSpider.parse_article(self, response)  # type: ignore[arg-type]
-
-    CeilingSpider.feed = feed  # type: ignore[attr-defined]  # what parse_article reads
+    attrs = {"feed": load_catalog(catalog)[feed_name], "pages": mine, "reads": mode == "parse"}
     settings = json.loads(settings_json)
     reactor = settings.get("TWISTED_REACTOR_ENABLED", True)
     process = (CrawlerProcess if reactor else AsyncCrawlerProcess)(settings)
-    crawler = process.create_crawler(CeilingSpider)
+    crawler = process.create_crawler(type("CeilingFeedSpider", (CeilingSpider,), attrs))
     process.crawl(crawler)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
@@ -207,12 +208,7 @@ def run(cfg: argparse.Namespace, say: Any = print, work_root: Path | None = None
                     served_from = cpu_of(replica.proc.pid)
                     figures = run_engines(cfg, parts, mode, reactor, catalog, pages,
                                           work / f"{reactor}-{parts}-{mode}-{i}")  # fmt: skip
-                    served_to = cpu_of(replica.proc.pid)
-                    if served_from is not None and served_to is not None:
-                        figures["replica_cpu_s"] = round(served_to - served_from, 2)
-                    stats = replica.stats()
-                    figures["requests"] = stats["requests"]
-                    figures["max_in_flight"] = stats["max_in_flight"]
+                    figures.update(served(replica, served_from))
                     results["runs"].append(figures)
     finally:
         shutil.rmtree(work, ignore_errors=True)
